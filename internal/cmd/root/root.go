@@ -1,0 +1,59 @@
+// Package root assembles toil's command tree. It is wiring only: each command
+// lives in its own package under internal/cmd.
+package root
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/toilhq/toil/internal/cmd/completion"
+	"github.com/toilhq/toil/internal/cmd/hooks"
+	"github.com/toilhq/toil/internal/cmd/lint"
+	"github.com/toilhq/toil/internal/cmd/run"
+	"github.com/toilhq/toil/internal/cmd/version"
+	"github.com/toilhq/toil/internal/cmdutil"
+)
+
+// NewCmdRoot returns the `toil` command with every subcommand attached.
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "toil <command>",
+		Short: "Write, run, check and ship Go services the way production runs them",
+		Long: `toil runs Go services the way production does.
+
+  toil run PKG.NAME     run one service by name, no main package needed
+  toil lint             stop stray debug prints and debugger calls before they land
+  toil hooks install    run toil lint on staged lines before every commit`,
+		Example: `  toil run hello.world
+  toil run tempest.warmer --procs 16
+  toil lint ./...
+  go vet -vettool=$(which toil) ./...`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       f.Version,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return cmdutil.UsageErrorf("unknown command %q; run 'toil --help' for the list", args[0])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return cmd.Help()
+		},
+	}
+	cmd.SetOut(f.IO.Out)
+	cmd.SetErr(f.IO.ErrOut)
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return cmdutil.UsageErrorf("%s; see '%s --help'", err, c.CommandPath())
+	})
+	cmd.CompletionOptions.DisableDefaultCmd = true
+	cmd.SetVersionTemplate("toil {{.Version}}\n")
+
+	cmd.AddCommand(
+		version.NewCmdVersion(f),
+		completion.NewCmdCompletion(f),
+		run.NewCmdRun(f, nil),
+		lint.NewCmdLint(f, nil),
+		hooks.NewCmdHooks(f),
+	)
+	return cmd
+}
