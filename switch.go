@@ -333,10 +333,10 @@ type switchCtxForce struct {
 // process that never overrides through contexts never pays for ctx.Value.
 var switchCtxUsed atomic.Bool
 
-// WithSwitch returns a context in which Active of every Switches returns on for name, whatever the
-// switch's definition or its parent says. It scopes an override to one test, request or call
-// chain without touching shared state, so parallel tests cannot see each other's overrides.
-// It wins over Switches.Force.
+// WithSwitch returns a context in which Active, on any Switches, returns on for name, whatever
+// the switch's definition or its parent says. It scopes an override to one test, request or
+// call chain without touching shared state, so parallel tests cannot see each other's
+// overrides. It wins over Switches.Force.
 func WithSwitch(ctx context.Context, name string, on bool) context.Context {
 	switchCtxUsed.Store(true)
 	next, _ := ctx.Value(switchCtxKey{}).(*switchCtxForce)

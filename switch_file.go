@@ -15,7 +15,18 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// The switches file (YAML; JSON is YAML too) maps each switch name to on, off, or a mapping:
+// switchFileFields lists a switch mapping's fields, for error messages.
+const switchFileFields = "state, percent, by, allow, deny"
+
+// switchDebounce is how long Watch waits after the last event before it reloads, so that an
+// editor's truncate-then-write or write-then-rename is read once, whole.
+const switchDebounce = 50 * time.Millisecond
+
+// LoadSwitches reads the switches file at path; Watch follows its changes, Reload re-reads
+// it. An error names the file and line and says what is allowed.
+//
+// The file (YAML; JSON is YAML too) maps each switch name to on, off, or a mapping whose
+// fields are those of Switch:
 //
 //	checkout: on              # on for everyone
 //	legacy_search: off        # off for everyone
@@ -28,17 +39,10 @@ import (
 //	  deny: [user:13]         # inactive for these keys whatever else says
 //	  state: selective        # selective (default), on (all but deny), off (none; keeps the rest)
 //
-// An allow or deny entry matches a key whose value is the entry ("7"), or whose kind and value
-// joined by a colon are the entry ("user:42" matches KeyOf("user", 42)). Without a key, a
-// percentage below 100 is off. A switch not in the file is off. An empty file defines none.
-const switchFileFields = "state, percent, by, allow, deny"
-
-// switchDebounce is how long Watch waits after the last event before it reloads, so that an
-// editor's truncate-then-write or write-then-rename is read once, whole.
-const switchDebounce = 50 * time.Millisecond
-
-// LoadSwitches reads the switches file at path (see Switch for what each field means, and
-// Watch to follow its changes). An error names the file and line and says what is allowed.
+// An allow or deny entry matches a key whose value is the entry ("7"), or whose kind and
+// value joined by a colon are the entry ("user:42" matches toil.KeyOf("user", 42)). Without
+// a key, a percentage below 100 is off. A switch not in the file is off. An empty file
+// defines none. YAML anchors and aliases can share a list between switches.
 func LoadSwitches(path string) (*Switches, error) {
 	s := &Switches{path: path}
 	if err := s.Reload(); err != nil {

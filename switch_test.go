@@ -772,3 +772,47 @@ func TestSwitchWatchConfigMapSymlinks(t *testing.T) {
 	writeVersion("..v2", "feature: on\n")
 	waitActive(t, sw, "feature", toil.Key(1), true, errs)
 }
+
+func ExampleLoadSwitches() {
+	dir, err := os.MkdirTemp("", "switches")
+	if err != nil {
+		panic(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "switches.yaml")
+	// The file from LoadSwitches' documentation.
+	err = os.WriteFile(path, []byte(`
+checkout: on              # on for everyone
+legacy_search: off        # off for everyone
+scorer:                   # the parent of every scorer:* switch
+  percent: 50
+scorer:v2:                # active only where scorer is active, for the same keys
+  percent: 12.5           # share of keys, 0–100, fractional allowed (also "12.5%")
+  by: user                # hash the first key of kind "user" (default: the first key)
+  allow: [user:42, "7"]   # active for these keys whatever the percentage
+  deny: [user:13]         # inactive for these keys whatever else says
+  state: selective        # selective (default), on (all but deny), off (none; keeps the rest)
+`), 0o644)
+	if err != nil {
+		panic(err)
+	}
+	sw, err := toil.LoadSwitches(path)
+	if err != nil {
+		panic(err)
+	}
+	ctx := context.Background()
+	fmt.Println(sw.Names())
+	fmt.Println(sw.Active(ctx, "checkout"), sw.Active(ctx, "legacy_search"), sw.Active(ctx, "unknown"))
+	// User 42 is on scorer:v2's allow-list, but a child is active only where its parent is,
+	// and scorer's 50% leaves user 42 out. User 58 is in both percentages.
+	for _, id := range []int{42, 43, 58} {
+		fmt.Printf("user %d: scorer %v, scorer:v2 %v\n", id,
+			sw.Active(ctx, "scorer", toil.KeyOf("user", id)), sw.Active(ctx, "scorer:v2", toil.KeyOf("user", id)))
+	}
+	// Output:
+	// [checkout legacy_search scorer scorer:v2]
+	// true false false
+	// user 42: scorer false, scorer:v2 false
+	// user 43: scorer true, scorer:v2 false
+	// user 58: scorer true, scorer:v2 true
+}
