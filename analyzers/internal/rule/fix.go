@@ -101,9 +101,7 @@ func (p *Pass) DeleteCall(file *ast.File, cur inspector.Cursor) []analysis.Sugge
 		after = list[idx+1].Pos()
 	}
 	edits := []analysis.TextEdit{p.deleteLines(tf, file, stmt, before, after)}
-	for _, spec := range dropImports {
-		edits = append(edits, p.deleteImport(tf, file, spec))
-	}
+	edits = append(edits, p.deleteImports(tf, file, dropImports)...)
 	return []analysis.SuggestedFix{{Message: "Delete the call", TextEdits: edits}}
 }
 
@@ -165,21 +163,30 @@ func (p *Pass) deleteLines(tf *token.File, file *ast.File, node ast.Node, before
 	return analysis.TextEdit{Pos: from, End: to}
 }
 
-// deleteImport deletes spec, or its whole import declaration when it is the
-// only spec there.
-func (p *Pass) deleteImport(tf *token.File, file *ast.File, spec *ast.ImportSpec) analysis.TextEdit {
+// deleteImports deletes the import specs, or a whole import declaration
+// when all its specs go.
+func (p *Pass) deleteImports(tf *token.File, file *ast.File, drop []*ast.ImportSpec) []analysis.TextEdit {
+	var edits []analysis.TextEdit
 	for _, decl := range file.Decls {
 		gd, ok := decl.(*ast.GenDecl)
 		if !ok || gd.Tok != token.IMPORT {
 			continue
 		}
+		var mine []int
 		for i, s := range gd.Specs {
-			if s != spec {
-				continue
+			if containsSpec(drop, s.(*ast.ImportSpec)) {
+				mine = append(mine, i)
 			}
-			if len(gd.Specs) == 1 {
-				return p.deleteLines(tf, file, gd, token.NoPos, token.NoPos)
-			}
+		}
+		if len(mine) == 0 {
+			continue
+		}
+		if len(mine) == len(gd.Specs) {
+			edits = append(edits, p.deleteLines(tf, file, gd, token.NoPos, token.NoPos))
+			continue
+		}
+		for _, i := range mine {
+			spec := gd.Specs[i].(*ast.ImportSpec)
 			before, after := gd.Lparen, gd.Rparen
 			if i > 0 {
 				before = gd.Specs[i-1].End()
@@ -187,15 +194,15 @@ func (p *Pass) deleteImport(tf *token.File, file *ast.File, spec *ast.ImportSpec
 			if i+1 < len(gd.Specs) {
 				after = gd.Specs[i+1].Pos()
 			}
-			// A comment beside the spec is about the import: delete it too.
+			// A comment beside the spec is about the import: it goes too.
 			end := spec.End()
 			if spec.Comment != nil {
 				end = spec.Comment.End()
 			}
-			return p.deleteLines(tf, file, span{spec.Pos(), end}, before, after)
+			edits = append(edits, p.deleteLines(tf, file, span{spec.Pos(), end}, before, after))
 		}
 	}
-	return analysis.TextEdit{Pos: spec.Pos(), End: spec.End()}
+	return edits
 }
 
 type span struct{ pos, end token.Pos }

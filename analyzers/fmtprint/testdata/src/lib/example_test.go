@@ -1,0 +1,8 @@
+package lib_test
+
+import "fmt"
+
+func ExampleLibrary() {
+	fmt.Println("hello")
+	// Output: hello
+}

@@ -1,0 +1,10 @@
+package lib
+
+import (
+	"fmt"
+	"testing"
+)
+
+func TestLibrary(t *testing.T) {
+	fmt.Println("tests print on purpose")
+}
