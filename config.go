@@ -116,6 +116,9 @@ var (
 // the defaults (for --help), or invalid.
 func schemaOf(t reflect.Type, def reflect.Value) (*schema, error) {
 	s := &schema{}
+	for def.IsValid() && def.Kind() == reflect.Pointer && t.Kind() != reflect.Pointer {
+		def = def.Elem()
+	}
 	err := walkSchema(s, t, def, "")
 	return s, err
 }

@@ -59,8 +59,8 @@ type proc struct {
 type snapshot struct {
 	file       *configFile
 	section    *Values // the merged section, untyped
-	cfg        any   // *Cfg for struct services
-	mixins     []any // per mixin: its filled ToilConfig, or a *Values
+	cfg        any     // *Cfg for struct services
+	mixins     []any   // per mixin: its filled ToilConfig, or a *Values
 	unknownEnv []string
 }
 
