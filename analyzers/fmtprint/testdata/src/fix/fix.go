@@ -19,7 +19,9 @@ func statements(name string, names []string) {
 	fmt.Println(
 		"several lines",
 	)
-	if len(name) > 3 { fmt.Println(name) } // want `fmt.Println call`
+	if len(name) > 3 {
+		fmt.Println(name)
+	} // want `fmt.Println call`
 
 	switch name {
 	case "a":

@@ -10,11 +10,11 @@ import (
 type config struct{ Verbose, Debug bool }
 
 func Library(cfg config, name string) string {
-	fmt.Println("hello", name)    // want `fmt.Println call in library code`
+	fmt.Println("hello", name)     // want `fmt.Println call in library code`
 	fmt.Printf("hello %s\n", name) // want `fmt.Printf call in library code`
-	fmt.Print(name)               // want `fmt.Print call in library code`
-	f.Println(name)               // want `fmt.Println call in library code`
-	n, _ := fmt.Println(name)     // want `fmt.Println call in library code`
+	fmt.Print(name)                // want `fmt.Print call in library code`
+	f.Println(name)                // want `fmt.Println call in library code`
+	n, _ := fmt.Println(name)      // want `fmt.Println call in library code`
 	_ = n
 
 	// Writers and strings are not fmtprint's business.

@@ -1,0 +1,7 @@
+package a
+
+import . "runtime"
+
+func dot() {
+	Breakpoint() // want `runtime.Breakpoint call left in code`
+}

@@ -1,0 +1,9 @@
+package lib
+
+import (
+	"testing"
+
+	"github.com/davecgh/go-spew/spew"
+)
+
+func TestF(t *testing.T) { spew.Dump(t) }
