@@ -207,14 +207,14 @@ func lintRun(ctx context.Context, opts *Options) error {
 	}
 
 	if res.ChangedMode && len(res.ChangedFiles) == 0 {
-		what := "changed"
+		what := "the patch adds no Go lines"
 		switch {
 		case opts.Staged:
-			what = "staged"
+			what = "no staged Go lines"
 		case opts.NewFromRev != "":
-			what = "changed since " + opts.NewFromRev
+			what = "no Go lines changed since " + opts.NewFromRev
 		}
-		fmt.Fprintf(opts.IO.ErrOut, "toil lint: no %s Go lines; nothing to lint\n", what)
+		fmt.Fprintf(opts.IO.ErrOut, "toil lint: %s; nothing to lint\n", what)
 		if opts.Format != "text" {
 			// Machines still get a well-formed, empty document.
 			return write(opts, dir, res)
