@@ -49,7 +49,7 @@ func writePretty(opts *Options, rel func(string) string, res *lint.Result) {
 	r := lipgloss.NewRenderer(opts.IO.Out)
 	r.SetColorProfile(termenv.ANSI256)
 	var (
-		file = r.NewStyle().Bold(true).Underline(true)
+		file = r.NewStyle().Bold(true).Foreground(lipgloss.Color("6"))
 		pos  = r.NewStyle().Faint(true)
 		rule = r.NewStyle().Foreground(lipgloss.Color("5")).Bold(true)
 		bad  = r.NewStyle().Foreground(lipgloss.Color("1")).Bold(true)
