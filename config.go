@@ -677,7 +677,11 @@ func decodeError(where, section, key string, val any, sch *schema) error {
 	case l.typ.Kind() == reflect.Slice:
 		want = "list (comma-separated in env and flags)"
 	}
-	return fmt.Errorf("%s: %s.%s: %s is not a %s", where, section, l.key, shown, want)
+	article := "a"
+	if strings.ContainsRune("aeiou", rune(want[0])) {
+		article = "an"
+	}
+	return fmt.Errorf("%s: %s.%s: %s is not %s %s", where, section, l.key, shown, article, want)
 }
 
 // configError wraps a validation failure so it reads as a config problem.

@@ -491,7 +491,11 @@ func cutSection(v *Values, section string) *koanf.Koanf {
 func (p *proc) hook(ctx context.Context, phase, target, name string, timeout time.Duration, fn func(context.Context) error) (time.Duration, error) {
 	start := time.Now()
 	if ctx.Err() != nil {
-		return 0, &HookError{Phase: phase, Target: target, Hook: name, Err: fmt.Errorf("not run: %w", context.Cause(ctx)), Timeout: timeoutIf(ctx, timeout)}
+		why := context.Cause(ctx)
+		if errors.Is(why, context.DeadlineExceeded) {
+			why = fmt.Errorf("the %s timeout (%s) was spent", phase, timeout)
+		}
+		return 0, &HookError{Phase: phase, Target: target, Hook: name, Err: fmt.Errorf("not run: %w", why)}
 	}
 	done := make(chan error, 1)
 	go func() { done <- callSafely(func() error { return fn(ctx) }) }()
@@ -521,13 +525,6 @@ func (p *proc) hook(ctx context.Context, phase, target, name string, timeout tim
 	return elapsed, he
 }
 
-func timeoutIf(ctx context.Context, d time.Duration) time.Duration {
-	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return d
-	}
-	return 0
-}
-
 // callSafely turns a panic in user code into an error with its stack, so
 // one bad hook does not take the process down without its stop hooks.
 func callSafely(fn func() error) (err error) {
@@ -547,7 +544,7 @@ func (t *timings) add(target, hook string, d time.Duration) {
 	if target != "service" {
 		key = strings.TrimPrefix(target, "field ") + "." + hook
 	}
-	*t = append(*t, slog.Duration(key, d))
+	*t = append(*t, slog.String(key, d.String()))
 }
 
 func (p *proc) setState(state string) {
@@ -620,9 +617,11 @@ func (p *proc) run(ctx context.Context) error {
 	if c := p.o.control; c != nil {
 		c.markReady()
 	}
+	watcher, closeWatcher := p.watchConfig()
+	defer closeWatcher()
 	reloadCtx, stopReloads := context.WithCancel(bgCtx)
 	var reloads sync.WaitGroup
-	reloads.Go(func() { p.reloadLoop(reloadCtx) })
+	reloads.Go(func() { p.reloadLoop(reloadCtx, watcher) })
 
 	runErr, drainErr, deadline := p.runActors(ctx, actors, func() {
 		stopReloads()

@@ -14,24 +14,34 @@ import (
 	"github.com/fsnotify/fsnotify"
 )
 
+// watchConfig watches the config file's directory, not the file: editors
+// save by writing a new file and renaming it over the old one, and
+// Kubernetes swaps a ..data symlink. Closing an inotify watcher takes tens
+// of milliseconds, so the caller closes it after the stop, not during.
+func (p *proc) watchConfig() (*fsnotify.Watcher, func()) {
+	if p.configPath == "" {
+		return nil, func() {}
+	}
+	w, err := fsnotify.NewWatcher()
+	if err == nil {
+		if err = w.Add(filepath.Dir(p.configPath)); err != nil {
+			w.Close()
+		}
+	}
+	if err != nil {
+		p.log.Warn("not watching the config file; SIGHUP still reloads", "file", p.configPath, "err", err)
+		return nil, func() {}
+	}
+	return w, func() { w.Close() }
+}
+
 // reloadLoop serves reload requests until ctx is done: SIGHUP (config and
-// switches), Control.Reload, and changes to the config file. It watches the
-// file's directory, not the file: editors save by writing a new file and
-// renaming it over the old one, and Kubernetes swaps a ..data symlink.
-func (p *proc) reloadLoop(ctx context.Context) {
+// switches), Control.Reload, and changes to the config file seen by w.
+func (p *proc) reloadLoop(ctx context.Context, w *fsnotify.Watcher) {
 	var events <-chan fsnotify.Event
 	var werrs <-chan error
-	if p.configPath != "" {
-		w, err := fsnotify.NewWatcher()
-		if err == nil {
-			err = w.Add(filepath.Dir(p.configPath))
-		}
-		if err != nil {
-			p.log.Warn("not watching the config file; SIGHUP still reloads", "file", p.configPath, "err", err)
-		} else {
-			defer w.Close()
-			events, werrs = w.Events, w.Errors
-		}
+	if w != nil {
+		events, werrs = w.Events, w.Errors
 	}
 	var control <-chan reloadReq
 	if p.o.control != nil {

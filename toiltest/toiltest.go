@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +38,7 @@ type Service struct {
 	sw      *toil.Switches
 	addr    string
 	logs    *logBuffer
+	seen    atomic.Bool // the test read the service's error
 }
 
 // Option configures Run.
@@ -122,7 +124,9 @@ func Run(t testing.TB, svc any, opts ...Option) *Service {
 	s.cancel = cancel
 	go func() { _ = toil.Run(ctx, set.name, svc, runOpts...) }() // the error is read from control
 	t.Cleanup(func() {
-		if err := s.Stop(); err != nil {
+		s.cancel()
+		// An error the test already read from Stop or Err is its own.
+		if err := s.control.Err(); err != nil && !s.seen.Load() {
 			t.Errorf("toiltest: %s stopped with: %v", set.name, err)
 		}
 		s.logs.close()
@@ -153,13 +157,17 @@ func (s *Service) WaitReady() {
 func (s *Service) Done() <-chan struct{} { return s.control.Done() }
 
 // Err waits for the service to return and returns its error.
-func (s *Service) Err() error { return s.control.Err() }
+func (s *Service) Err() error {
+	s.seen.Store(true)
+	return s.control.Err()
+}
 
 // Stop stops the service as SIGTERM would (drain, Stop hooks) and returns
-// its error. Stopping twice is harmless.
+// its error. Stopping twice is harmless. An error not read through Stop or
+// Err fails the test when it ends.
 func (s *Service) Stop() error {
 	s.cancel()
-	return s.control.Err()
+	return s.Err()
 }
 
 // Reload reloads the config now, as SIGHUP does; it returns why the new
