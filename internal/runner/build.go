@@ -179,7 +179,9 @@ func (b *Builder) build(ctx context.Context, mod *Module, spec Spec, goBin, slot
 		return nil, err
 	}
 	switch gomod := goenv["GOMOD"]; {
-	case gomod == "" || gomod == os.DevNull:
+	case gomod == os.DevNull:
+		return nil, errNoModule(b.Dir)
+	case gomod == "":
 		return nil, inputErrorf("the go command is not in module mode here (GOMOD=%q; GO111MODULE=off?); toil run needs a module: unset GO111MODULE, or go mod init example.com/app", gomod)
 	case filepath.Dir(gomod) != mod.Root:
 		mod.Root = filepath.Dir(gomod)

@@ -60,8 +60,13 @@ func Discover(ctx context.Context, mod *Module, t *Target, spec Spec, env []stri
 			typeErrs = append(typeErrs, e.Error())
 		}
 	}
-	if len(listErrs) > 0 || pkg.Types == nil {
+	if len(pkg.GoFiles) == 0 || pkg.Types == nil {
 		return nil, inputErrorf("package %s: %s", spec.Pkg, strings.Join(listErrs, "; "))
+	}
+	if len(typeErrs) == 0 {
+		// go list -export reports the package's compile errors as a list
+		// error: they are build errors all the same.
+		typeErrs = listErrs
 	}
 	if pkg.Name == "main" {
 		return nil, inputErrorf("package %s (%s) is a main package, which cannot be imported; move %s into a package of its own, or use go run", spec.Pkg, pkg.PkgPath, spec.Name)
@@ -187,10 +192,10 @@ func classifyType(obj *types.TypeName, pkg *types.Package) (found, bool) {
 		f.reason = fmt.Sprintf("%s is a %s type, not a service; a service is %s, or a struct type embedding toil.Base[Config]", obj.Name(), kindWord(obj.Type().Underlying()), signature)
 		return f, true
 	}
-	embeds, how := baseField(st, pkg, 0)
+	embeds, how := baseField(st, pkg)
 	switch {
 	case embeds == "":
-		f.reason = fmt.Sprintf("%s is a struct that does not embed toil.Base; a struct service embeds toil.Base[Config] as its first field", obj.Name())
+		f.reason = fmt.Sprintf("%s is a struct that does not embed toil.Base; a struct service embeds toil.Base[Config]", obj.Name())
 	case how != "":
 		f.reason = fmt.Sprintf("%s %s", obj.Name(), how)
 	case isGeneric(obj):
@@ -208,34 +213,70 @@ func isGeneric(obj *types.TypeName) bool {
 	return ok && n.TypeParams().Len() > 0
 }
 
-// baseField looks for toil.Base in st. It returns the Base type's string
-// when found, and how it is wrongly placed ("" when embedded directly, by
-// value, as toil.Main expects).
-func baseField(st *types.Struct, pkg *types.Package, depth int) (string, string) {
-	for i := 0; i < st.NumFields(); i++ {
-		fld := st.Field(i)
-		t := fld.Type()
-		ptr := false
-		if p, ok := types.Unalias(t).(*types.Pointer); ok {
-			t, ptr = p.Elem(), true
+// baseField looks for an embedded toil.Base in st the way Go promotes
+// methods, which is how toil.Main recognises a struct service: the shallowest
+// embedding wins and two at one depth cancel out. It returns the Base type's
+// string when there is one, and what is wrong with how it is embedded (""
+// when &T{} is a service as is).
+func baseField(st *types.Struct, pkg *types.Package) (string, string) {
+	type level struct {
+		st  *types.Struct
+		via []string // embedded fields on the way, for messages
+		ptr string   // the first pointer embedding on the way, which &T{} leaves nil
+	}
+	var namedField, namedType string // a Base that is a named field: a hint, not a service
+	cur := []level{{st: st}}
+	for depth := 0; len(cur) > 0 && depth < 8; depth++ {
+		type hit struct {
+			ts, ptr string
+			via     []string
 		}
-		if isToilNamed(t, "Base") {
-			ts := types.TypeString(t, qualifier(pkg))
-			switch {
-			case !fld.Embedded():
-				return ts, fmt.Sprintf("has toil.Base as the named field %s; embed it instead: a field of type %s with no name", fld.Name(), ts)
-			case ptr:
-				return ts, fmt.Sprintf("embeds *%s; embed %s itself, not a pointer", ts, ts)
-			}
-			return ts, ""
-		}
-		if fld.Embedded() && depth == 0 {
-			if inner, ok := t.Underlying().(*types.Struct); ok {
-				if ts, _ := baseField(inner, pkg, depth+1); ts != "" {
-					return ts, fmt.Sprintf("embeds toil.Base only through %s; embed %s directly", fld.Name(), ts)
+		var hits []hit
+		var next []level
+		for _, l := range cur {
+			for i := 0; i < l.st.NumFields(); i++ {
+				fld := l.st.Field(i)
+				t, ptr := fld.Type(), l.ptr
+				if p, ok := types.Unalias(t).(*types.Pointer); ok {
+					t = p.Elem()
+					if ptr == "" {
+						ptr = fld.Name()
+					}
+				}
+				if isToilNamed(t, "Base") {
+					ts := types.TypeString(t, qualifier(pkg))
+					if fld.Embedded() {
+						hits = append(hits, hit{ts, ptr, append(l.via, fld.Name())})
+					} else if depth == 0 && namedField == "" {
+						namedField, namedType = fld.Name(), ts
+					}
+					continue
+				}
+				if inner, ok := t.Underlying().(*types.Struct); ok && fld.Embedded() {
+					next = append(next, level{st: inner, via: append(append([]string(nil), l.via...), fld.Name()), ptr: ptr})
 				}
 			}
 		}
+		switch {
+		case len(hits) == 1 && hits[0].ptr != "":
+			h := hits[0]
+			if h.ptr == "Base" {
+				return h.ts, fmt.Sprintf("embeds *%s; embed %s itself, not a pointer", h.ts, h.ts)
+			}
+			return h.ts, fmt.Sprintf("embeds toil.Base through the pointer field %s, which toil leaves nil; embed %s by value", h.ptr, h.ptr)
+		case len(hits) == 1:
+			return hits[0].ts, ""
+		case len(hits) > 1:
+			var paths []string
+			for _, h := range hits {
+				paths = append(paths, strings.Join(h.via, "."))
+			}
+			return hits[0].ts, fmt.Sprintf("embeds toil.Base more than once at the same depth (%s), so neither is promoted; embed it once", strings.Join(paths, " and "))
+		}
+		cur = next
+	}
+	if namedField != "" {
+		return namedType, fmt.Sprintf("has toil.Base as the named field %s; embed it instead: a field of type %s with no name", namedField, namedType)
 	}
 	return "", ""
 }

@@ -67,6 +67,11 @@ type Module struct {
 func FindModule(dir string) (*Module, error) {
 	for d := dir; ; {
 		data, err := os.ReadFile(filepath.Join(d, "go.mod"))
+		if err == nil && d == os.TempDir() {
+			// The go command ignores a go.mod in the system temp root, and
+			// so must toil, or it would look for services there.
+			err = fs.ErrNotExist
+		}
 		if err == nil {
 			p := modulePath(data)
 			if p == "" {
@@ -79,10 +84,14 @@ func FindModule(dir string) (*Module, error) {
 		}
 		parent := filepath.Dir(d)
 		if parent == d {
-			return nil, inputErrorf("toil run needs a Go module, and %s is not in one (no go.mod here or above); create one with: go mod init example.com/app && go get %s", dir, ToilPath)
+			return nil, errNoModule(dir)
 		}
 		d = parent
 	}
+}
+
+func errNoModule(dir string) error {
+	return inputErrorf("toil run needs a Go module, and %s is not in one (no go.mod here or above); create one with: go mod init example.com/app && go get %s", dir, ToilPath)
 }
 
 // modulePath returns the path on go.mod's module line.
