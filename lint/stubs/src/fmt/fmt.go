@@ -46,7 +46,7 @@ func Fprintln(w io.Writer, a ...any) (n int, err error)
 func Sprint(a ...any) string
 func Sprintf(format string, a ...any) string
 func Sprintln(a ...any) string
-func Errorf(format string, a ...any) error
+func Errorf(format string, a ...any) (err error)
 func Append(b []byte, a ...any) []byte
 func Appendf(b []byte, format string, a ...any) []byte
 func Appendln(b []byte, a ...any) []byte
