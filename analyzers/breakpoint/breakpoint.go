@@ -30,12 +30,7 @@ func run(pass *analysis.Pass) (any, error) {
 		if _, _, ok := rule.Matches(pass.TypesInfo, call, targets.Breakpoint); !ok {
 			return
 		}
-		p.Report(f.Syntax, analysis.Diagnostic{
-			Pos:            call.Pos(),
-			End:            call.End(),
-			Message:        "runtime.Breakpoint call left in code: it traps with SIGTRAP when no debugger is attached",
-			SuggestedFixes: p.DeleteCall(f.Syntax, cur),
-		})
+		p.ReportCall(f.Syntax, cur, "runtime.Breakpoint call left in code: it traps with SIGTRAP when no debugger is attached", true)
 	})
 	return p.Result(), nil
 }

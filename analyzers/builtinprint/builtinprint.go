@@ -33,12 +33,7 @@ func run(pass *analysis.Pass) (any, error) {
 		if !ok || (b.Name() != "print" && b.Name() != "println") {
 			return
 		}
-		p.Report(f.Syntax, analysis.Diagnostic{
-			Pos:            call.Pos(),
-			End:            call.End(),
-			Message:        "builtin " + b.Name() + " call left in code: it writes to stderr, unbuffered; use a logger or delete it",
-			SuggestedFixes: p.DeleteCall(f.Syntax, cur),
-		})
+		p.ReportCall(f.Syntax, cur, "builtin "+b.Name()+" call left in code: it writes to stderr, unbuffered; use a logger or delete it", true)
 	})
 	return p.Result(), nil
 }

@@ -3,7 +3,6 @@ package directives
 import (
 	_ "embed"
 	"fmt"
-	"go/ast"
 	"slices"
 	"strings"
 
@@ -43,7 +42,7 @@ func run(pass *analysis.Pass, rules []*analysis.Analyzer) error {
 		}
 	}
 	for _, f := range pass.Files {
-		if ast.IsGenerated(f) {
+		if rule.Generated(f) {
 			continue
 		}
 		for _, found := range directive.Scan(pass.Fset, f) {

@@ -52,12 +52,7 @@ func run(pass *analysis.Pass, cfg *config) (any, error) {
 		if rule.InExample(cur, f.Test) {
 			return // an example's output is checked against its // Output:
 		}
-		p.Report(f.Syntax, analysis.Diagnostic{
-			Pos:            call.Pos(),
-			End:            call.End(),
-			Message:        rule.CalleeName(key) + " call dumps to " + dest(pass, call, key) + ": debug leftover; delete it, or keep the text with a string-returning form",
-			SuggestedFixes: p.DeleteCall(f.Syntax, cur),
-		})
+		p.ReportCall(f.Syntax, cur, rule.CalleeName(key)+" call dumps to "+dest(pass, call, key)+": debug leftover; delete it, or keep the text with a string-returning form", true)
 	})
 	return p.Result(), nil
 }

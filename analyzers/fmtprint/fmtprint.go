@@ -41,12 +41,7 @@ func run(pass *analysis.Pass, patterns *rule.Patterns) (any, error) {
 		if !ok || rule.DebugGated(cur) {
 			return
 		}
-		p.Report(f.Syntax, analysis.Diagnostic{
-			Pos:            call.Pos(),
-			End:            call.End(),
-			Message:        rule.CalleeName(key) + " call in library code: return the text, take an io.Writer or log; printing is for command packages",
-			SuggestedFixes: p.DeleteCall(f.Syntax, cur),
-		})
+		p.ReportCall(f.Syntax, cur, rule.CalleeName(key)+" call in library code: return the text, take an io.Writer or log; printing is for command packages", true)
 	})
 	return p.Result(), nil
 }

@@ -51,12 +51,7 @@ func run(pass *analysis.Pass, patterns *rule.Patterns) (any, error) {
 		if marker == "" {
 			return
 		}
-		p.Report(f.Syntax, analysis.Diagnostic{
-			Pos:            call.Pos(),
-			End:            call.End(),
-			Message:        rule.CalleeName(key) + " with debug marker " + `"` + marker + `"` + ": debug leftover; delete it, or use slog's Debug level",
-			SuggestedFixes: p.DeleteCall(f.Syntax, cur),
-		})
+		p.ReportCall(f.Syntax, cur, rule.CalleeName(key)+" with debug marker "+`"`+marker+`"`+": debug leftover; delete it, or use slog's Debug level", true)
 	})
 	return p.Result(), nil
 }

@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
+	"sort"
 
 	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/ast/inspector"
@@ -21,8 +22,8 @@ import (
 // and trailing comments stay.
 func (p *Pass) DeleteCall(file *ast.File, cur inspector.Cursor) []analysis.SuggestedFix {
 	call, ok := cur.Node().(*ast.CallExpr)
-	if !ok {
-		return nil
+	if !ok || p.cgo[file] {
+		return nil // an edit to cgo's output would land in the build cache
 	}
 	stmtCur := cur.Parent()
 	switch s := stmtCur.Node().(type) {
@@ -137,16 +138,18 @@ func (p *Pass) deleteLines(tf *token.File, file *ast.File, node ast.Node, before
 	start, end := node.Pos(), node.End()
 	first, last := tf.Line(start), tf.Line(end)
 	alone := (!before.IsValid() || tf.Line(before) < first) && (!after.IsValid() || tf.Line(after) > last)
+	from := tf.LineStart(first)
+	to := token.Pos(tf.Base() + tf.Size())
+	if last < tf.LineCount() {
+		to = tf.LineStart(last + 1)
+	}
 	if alone {
-		for _, g := range file.Comments {
-			for _, c := range g.List {
-				if within(node, c.Pos()) {
-					continue
-				}
-				if l := tf.Line(c.Pos()); l >= first && l <= last {
-					alone = false // keep the comment, and its line
-				}
-				if l := tf.Line(c.End()); l >= first && l <= last {
+		// Comments on the statement's lines (other than inside it) stay.
+		gs := file.Comments
+		i := sort.Search(len(gs), func(i int) bool { return gs[i].End() > from })
+		for ; i < len(gs) && gs[i].Pos() < to && alone; i++ {
+			for _, c := range gs[i].List {
+				if c.End() > from && c.Pos() < to && !within(node, c.Pos()) {
 					alone = false
 				}
 			}
@@ -154,11 +157,6 @@ func (p *Pass) deleteLines(tf *token.File, file *ast.File, node ast.Node, before
 	}
 	if !alone {
 		return analysis.TextEdit{Pos: start, End: end}
-	}
-	from := tf.LineStart(first)
-	to := token.Pos(tf.Base() + tf.Size())
-	if last < tf.LineCount() {
-		to = tf.LineStart(last + 1)
 	}
 	return analysis.TextEdit{Pos: from, End: to}
 }

@@ -20,8 +20,9 @@ func statements(name string, names []string) {
 		"several lines",
 	)
 	if len(name) > 3 {
+		// want +1 `fmt.Println call`
 		fmt.Println(name)
-	} // want `fmt.Println call`
+	}
 
 	switch name {
 	case "a":
