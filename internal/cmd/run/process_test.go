@@ -1,0 +1,236 @@
+package run
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/toilhq/toil/internal/cmdutil"
+)
+
+// TestMain lets the test binary be `toil run` itself, so the tests below can
+// signal and kill a real toil process and watch its workers.
+func TestMain(m *testing.M) {
+	if os.Getenv("TOIL_RUN_TEST_MAIN") == "1" {
+		f := &cmdutil.Factory{IO: cmdutil.System()}
+		cmd := NewCmdRun(f, nil)
+		cmd.SetArgs(os.Args[1:])
+		cmd.SilenceUsage, cmd.SilenceErrors = true, true
+		err := cmd.Execute()
+		if err != nil && err.Error() != "" {
+			fmt.Fprintf(os.Stderr, "toil: %s\n", err)
+		}
+		os.Exit(cmdutil.ExitCode(err))
+	}
+	code := m.Run()
+	if fixtureBase != "" {
+		os.RemoveAll(fixtureBase)
+	}
+	os.Exit(code)
+}
+
+const foreverSrc = `package svc
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/toilhq/toil"
+)
+
+// Forever says its pid and runs until toil stops it.
+func Forever(ctx context.Context, s *toil.S) error {
+	fmt.Printf("pid %d\n", os.Getpid())
+	<-ctx.Done()
+	return nil
+}
+`
+
+var (
+	moduleOnce  sync.Once
+	fixtureBase string // removed by TestMain
+	moduleDir   string
+	moduleErr  error
+	cacheDir   string
+	goCache    string
+)
+
+// fixture is a module with a long-running service, using this checkout's
+// toil; its toil cache is shared by the tests, so the service builds once.
+func fixture(t *testing.T) (dir string, env []string) {
+	t.Helper()
+	moduleOnce.Do(func() {
+		fixtureBase, moduleErr = os.MkdirTemp("", "toil-run-test-")
+		if moduleErr != nil {
+			return
+		}
+		moduleDir, cacheDir = filepath.Join(fixtureBase, "app"), filepath.Join(fixtureBase, "cache")
+		src, _ := filepath.Abs("../../..")
+		files := map[string]string{
+			"go.mod":         "module example.com/app\n\ngo 1.26\n\nrequire github.com/toilhq/toil v0.0.0\n\nreplace github.com/toilhq/toil => " + src + "\n",
+			"svc/forever.go": foreverSrc,
+		}
+		for name, content := range files {
+			p := filepath.Join(moduleDir, name)
+			if moduleErr = os.MkdirAll(filepath.Dir(p), 0o755); moduleErr != nil {
+				return
+			}
+			if moduleErr = os.WriteFile(p, []byte(content), 0o644); moduleErr != nil {
+				return
+			}
+		}
+		var out []byte
+		out, moduleErr = exec.Command("go", "env", "GOCACHE").Output()
+		goCache = strings.TrimSpace(string(out))
+	})
+	if moduleErr != nil {
+		t.Fatal(moduleErr)
+	}
+	env = append(os.Environ(),
+		"TOIL_RUN_TEST_MAIN=1",
+		"XDG_CACHE_HOME="+cacheDir,
+		"GOCACHE="+goCache, // not under XDG_CACHE_HOME: keep the go build cache warm
+		"GOFLAGS=-mod=mod",
+		"GOSUMDB=off",
+		"GOTOOLCHAIN=local",
+	)
+	return moduleDir, env
+}
+
+// toilProc is a running `toil run svc.forever --procs n`.
+type toilProc struct {
+	cmd     *exec.Cmd
+	pids    []int // the workers'
+	fds     []int // a pidfd per worker: it names that very process even after it is gone, and polls readable once it exits
+	drained chan struct{}
+}
+
+// wait waits for toil's output to end, then for toil.
+func (p *toilProc) wait() error {
+	<-p.drained
+	return p.cmd.Wait()
+}
+
+// startToil starts toil and returns once every worker has said its pid.
+func startToil(t *testing.T, procs int) *toilProc {
+	t.Helper()
+	dir, env := fixture(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "svc.forever", "--procs", strconv.Itoa(procs))
+	cmd.Dir, cmd.Env = dir, env
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &toilProc{cmd: cmd, drained: make(chan struct{})}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-p.drained
+		_ = cmd.Wait()
+	})
+	var pids, fds []int
+	sc := bufio.NewScanner(stdout)
+	for len(pids) < procs && sc.Scan() {
+		// "svc.forever.2 | pid 1234"
+		_, after, ok := strings.Cut(sc.Text(), "| pid ")
+		if !ok {
+			continue
+		}
+		pid, err := strconv.Atoi(after)
+		if err != nil {
+			t.Fatalf("bad pid line %q", sc.Text())
+		}
+		fd, err := unix.PidfdOpen(pid, 0)
+		if err != nil {
+			t.Fatalf("pidfd_open(%d): %v", pid, err)
+		}
+		pids, fds = append(pids, pid), append(fds, fd)
+		t.Cleanup(func() {
+			// Should a worker have survived, end it: no test leaves one behind.
+			_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+			unix.Close(fd)
+		})
+	}
+	go func() {
+		defer close(p.drained)
+		_, _ = io.Copy(io.Discard, stdout) // until toil exits
+	}()
+	if len(pids) < procs {
+		_ = p.wait()
+		t.Fatalf("toil printed %d worker pids, want %d; stderr:\n%s", len(pids), procs, stderr.String())
+	}
+	p.pids, p.fds = pids, fds
+	return p
+}
+
+// exited polls a pidfd: true once its process has exited.
+func exited(t *testing.T, fd, timeoutMs int) bool {
+	t.Helper()
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+	for {
+		n, err := unix.Poll(fds, timeoutMs)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("poll pidfd: %v", err)
+		}
+		return n == 1
+	}
+}
+
+func TestInterruptStopsEveryWorker(t *testing.T) {
+	t.Parallel()
+	p := startToil(t, 3)
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.wait(); err != nil {
+		t.Fatalf("toil after SIGINT: %v, want a clean exit", err)
+	}
+	// toil has returned: every worker must already be gone (no waiting).
+	for i, fd := range p.fds {
+		if !exited(t, fd, 0) {
+			t.Errorf("worker pid %d is still running after toil exited", p.pids[i])
+		}
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d", p.pids[i])); err == nil {
+			t.Errorf("/proc/%d still exists: worker not reaped", p.pids[i])
+		}
+	}
+}
+
+func TestKilledToilTakesItsWorkers(t *testing.T) {
+	t.Parallel()
+	p := startToil(t, 3)
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.wait()
+	// SIGKILL gives toil no chance to stop anyone: the workers die of their
+	// parent-death signal. Wait for each exit (the event; the minute is only
+	// there so a survivor fails the test instead of hanging it).
+	for i, fd := range p.fds {
+		if !exited(t, fd, 60_000) {
+			t.Errorf("worker pid %d outlived toil by a minute", p.pids[i])
+		}
+	}
+}

@@ -1,0 +1,123 @@
+package runner
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func mustStamp(t *testing.T, path string, kind stampKind) stamp {
+	t.Helper()
+	s, err := takeStamp(path, kind, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestStampFile(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	f := filepath.Join(dir, "world.go")
+	write(t, f, "package hello\n")
+	s := mustStamp(t, f, stampFile)
+
+	if ok, _ := s.check(); !ok {
+		t.Fatal("unchanged file: check = false")
+	}
+
+	// A touch moves the metadata only: still fresh, and the refreshed stamp
+	// records the new time so the next check is a stat again.
+	later := time.Now().Add(time.Hour)
+	if err := os.Chtimes(f, later, later); err != nil {
+		t.Fatal(err)
+	}
+	ok, fresh := s.check()
+	if !ok {
+		t.Fatal("touched file: check = false, want true by content")
+	}
+	if fresh.MTime == s.MTime {
+		t.Error("refreshed stamp kept the old mtime")
+	}
+
+	// Rewritten by rename (as editors save): new inode, same content.
+	write(t, f+".tmp", "package hello\n")
+	if err := os.Rename(f+".tmp", f); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := fresh.check(); !ok {
+		t.Error("same content under a new inode: check = false")
+	}
+
+	// Same size, different content.
+	write(t, f, "package hellp\n")
+	if ok, _ := fresh.check(); ok {
+		t.Error("changed content of the same size: check = true")
+	}
+
+	if err := os.Remove(f); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := fresh.check(); ok {
+		t.Error("removed file: check = true")
+	}
+}
+
+func TestStampAbsent(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	work := filepath.Join(dir, "go.work")
+	s := mustStamp(t, work, stampAbsent)
+	if s.Kind != stampAbsent {
+		t.Fatalf("kind = %s", s.Kind)
+	}
+	if ok, _ := s.check(); !ok {
+		t.Fatal("still absent: check = false")
+	}
+	write(t, work, "go 1.26\n")
+	if ok, _ := s.check(); ok {
+		t.Error("go.work appeared: check = true")
+	}
+}
+
+func TestStampDir(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "world.go"), "package hello\n")
+	s := mustStamp(t, dir, stampDir)
+
+	// Editor droppings and unrelated files change the directory, not the build.
+	write(t, filepath.Join(dir, ".world.go.swp"), "x")
+	write(t, filepath.Join(dir, "README.md"), "x")
+	ok, fresh := s.check()
+	if !ok {
+		t.Fatal("swap file and README: check = false, want true")
+	}
+
+	write(t, filepath.Join(dir, "extra.go"), "package hello\n")
+	if ok, _ := fresh.check(); ok {
+		t.Error("new .go file: check = true")
+	}
+}
+
+func TestStampEmbedDirCountsEveryName(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "index.html"), "x")
+	s, err := takeStamp(dir, stampDir, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(dir, "new.css"), "x")
+	if ok, _ := s.check(); ok {
+		t.Error("new file in an embed directory: check = true")
+	}
+}
