@@ -355,3 +355,22 @@ func TestScriptQuotesPath(t *testing.T) {
 		t.Error("IsToilHook does not recognise toil's own hook")
 	}
 }
+
+// TestGitDirEnvironment runs outside the repository with GIT_DIR and
+// GIT_WORK_TREE naming it, as scripts and some editors do.
+func TestGitDirEnvironment(t *testing.T) {
+	repo := newRepo(t)
+	elsewhere := t.TempDir()
+	t.Setenv("GIT_DIR", filepath.Join(repo, ".git"))
+	t.Setenv("GIT_WORK_TREE", repo)
+	res, err := hooks.Install(context.Background(), elsewhere, "/bin/toil")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(repo, ".git", "hooks", "pre-commit"); res.Path != want {
+		t.Errorf("hook at %s, want %s", res.Path, want)
+	}
+	if _, err := os.Lstat(filepath.Join(elsewhere, ".git")); !os.IsNotExist(err) {
+		t.Errorf("something was written in the working directory: %v", err)
+	}
+}
