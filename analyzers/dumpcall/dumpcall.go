@@ -61,8 +61,15 @@ func run(pass *analysis.Pass, cfg *config) (any, error) {
 func dest(pass *analysis.Pass, call *ast.CallExpr, key targets.Key) string {
 	for _, t := range targets.Lookup(key.Path, key.Recv, key.Name) {
 		if t.Rule == targets.DumpCall && t.How == targets.StdioArg && t.Arg < len(call.Args) {
-			if sel, ok := ast.Unparen(call.Args[t.Arg]).(*ast.SelectorExpr); ok && sel.Sel.Name == targets.Stderr {
-				return "stderr"
+			switch e := ast.Unparen(call.Args[t.Arg]).(type) {
+			case *ast.SelectorExpr:
+				if e.Sel.Name == targets.Stderr {
+					return "stderr"
+				}
+			case *ast.Ident: // dot import of os
+				if e.Name == targets.Stderr {
+					return "stderr"
+				}
 			}
 		}
 	}

@@ -98,7 +98,7 @@ func onlySafeUses(info *types.Info, insp *inspector.Inspector, file *ast.File, s
 		default:
 			continue
 		}
-		if !safeMember(info, path, name, next) {
+		if !safeMember(info, path, name, next, member(info, cur)) {
 			safe = false
 			break
 		}
@@ -106,14 +106,23 @@ func onlySafeUses(info *types.Info, insp *inspector.Inspector, file *ast.File, s
 	return safe
 }
 
-func safeMember(info *types.Info, path, name string, next ast.Node) bool {
+// member returns the object the identifier at cur (the package name of a
+// selector, or a dot-imported name) refers to, when types are loaded.
+func member(info *types.Info, cur inspector.Cursor) types.Object {
+	if sel, ok := cur.Parent().Node().(*ast.SelectorExpr); ok && sel.X == cur.Node() {
+		return info.Uses[sel.Sel]
+	}
+	return info.Uses[cur.Node().(*ast.Ident)]
+}
+
+func safeMember(info *types.Info, path, name string, next ast.Node, obj types.Object) bool {
 	if isNever(path, "", name) {
 		return true
 	}
 	if ts := targets.Lookup(path, "", name); len(ts) > 0 {
 		return false // a dumping function
 	}
-	if isTypeName(path, name, info) {
+	if _, ok := obj.(*types.TypeName); ok || isTypeName(path, name) {
 		return true
 	}
 	// A package variable: safe only when a Never method is selected on it
@@ -137,9 +146,9 @@ func isNever(path, recv, name string) bool {
 	return false
 }
 
-// isTypeName reports whether name is a type of the package: known from the
-// table's receivers even when the package's types are not loaded.
-func isTypeName(path, name string, _ *types.Info) bool {
+// isTypeName reports whether name is a type of the package according to
+// the table's receivers, which holds even when its types are not loaded.
+func isTypeName(path, name string) bool {
 	for _, t := range targets.Targets {
 		if t.Path == path && t.Recv == name {
 			return true

@@ -65,12 +65,8 @@ func Marker(msg string) string {
 			return m
 		}
 	}
-	word := func(w string, fold bool) bool {
-		if len(s) < len(w) {
-			return false
-		}
-		head := s[:len(w)]
-		if fold && !strings.EqualFold(head, w) || !fold && head != w {
+	word := func(w string) bool {
+		if !strings.HasPrefix(s, w) {
 			return false
 		}
 		// A whole word only: "Debugger attached" and "HEREDOC" are not markers.
@@ -78,13 +74,13 @@ func Marker(msg string) string {
 		return rest == "" || !unicode.IsLetter(rune(rest[0]))
 	}
 	switch {
-	case word("DEBUG", false):
+	case word("DEBUG"):
 		return "DEBUG"
 	case len(s) >= 6 && strings.EqualFold(s[:6], "debug:"):
 		return s[:6]
-	case word("XXX", false):
+	case word("XXX"):
 		return "XXX"
-	case word("HERE", false):
+	case word("HERE"):
 		return "HERE"
 	}
 	return ""

@@ -11,5 +11,6 @@ import (
 func hash(v any) string {
 	cfg := sp.ConfigState{Indent: " "}
 	_ = sp.Config.Sdump(v)
-	return cfg.Sdump(v) + litter.Sdump(v) + repr.String(v)
+	var opts []repr.Option // a type outside the table, known from type information
+	return cfg.Sdump(v) + litter.Sdump(v) + repr.String(v, opts...)
 }
