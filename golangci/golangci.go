@@ -2,23 +2,11 @@
 // plugin named "toil".
 //
 // Build a golangci-lint that includes it with `golangci-lint custom` and a
-// .custom-gcl.yml listing this package, then enable it in .golangci.yml:
-//
-//	linters:
-//	  enable: [toil]
-//	  settings:
-//	    custom:
-//	      toil:
-//	        type: module
-//	        description: debug prints and debugger calls left in code
-//	        settings:
-//	          enable: [logdebug]
-//	          disable: [fmtprint]
-//	          command-patterns: [example.com/shop/tools/...]
-//	          dump-tests: true
-//
-// The settings are those of toil.yaml's lint: section, with the same keys;
-// see docs/lint.md.
+// .custom-gcl.yml listing this package, then enable the linter "toil" in
+// .golangci.yml under linters.enable, with its settings under
+// linters.settings.custom.toil.settings: the keys of toil.yaml's lint:
+// section (enable, disable, command-patterns, dump-tests). docs/lint.md has
+// both files in full.
 package golangci
 
 import (
