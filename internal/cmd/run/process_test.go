@@ -61,9 +61,9 @@ var (
 	moduleOnce  sync.Once
 	fixtureBase string // removed by TestMain
 	moduleDir   string
-	moduleErr  error
-	cacheDir   string
-	goCache    string
+	moduleErr   error
+	cacheDir    string
+	goCache     string
 )
 
 // fixture is a module with a long-running service, using this checkout's
