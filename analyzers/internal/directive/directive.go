@@ -43,9 +43,10 @@ type Directive struct {
 	Rules []string
 	// Reason is the free text explaining why the finding is fine.
 	Reason string
-	// Spaced is set for "// toil:..." and "// nolint...": Go directives have
-	// no space after the slashes, so these suppress nothing, and they are
-	// reported because the author clearly meant a directive.
+	// Spaced is set for "// toil:ignore ...", "// toil:file-ignore ..." and
+	// "// nolint...": Go directives have no space after the slashes, so
+	// these suppress nothing, and they are reported because the author
+	// clearly meant a directive.
 	Spaced bool
 }
 
@@ -58,12 +59,18 @@ func Parse(text string) (Directive, bool) {
 		return Directive{}, false
 	}
 	var d Directive
-	if trimmed := strings.TrimLeftFunc(body, unicode.IsSpace); trimmed != body {
+	if trimmed := strings.TrimLeft(body, " "); trimmed != body {
+		// "// toil:ignore" is a near miss worth reporting; other text after
+		// "// " (a YAML "toil:" key in a doc comment) is prose.
 		d.Spaced = true
 		body = trimmed
 	}
 	if rest, ok := strings.CutPrefix(body, "toil:"); ok {
-		return parseToil(d, rest), true
+		d = parseToil(d, rest)
+		if d.Spaced && d.Kind == Unknown {
+			return Directive{}, false
+		}
+		return d, true
 	}
 	if rest, ok := strings.CutPrefix(body, "nolint"); ok {
 		return parseNolint(d, rest)

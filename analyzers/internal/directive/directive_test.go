@@ -32,6 +32,9 @@ func TestParse(t *testing.T) {
 		{"// an ordinary comment", Directive{}, false},
 		{"/* toil:ignore fmtprint x */", Directive{}, false},
 		{"//go:build linux", Directive{}, false},
+		{"//	toil:ignore fmtprint x", Directive{}, false},
+		{"// toil:            # a YAML key in a doc comment", Directive{}, false},
+		{"//toil:#", Directive{Kind: Unknown, Verb: "#"}, true},
 	} {
 		got, ok := Parse(tc.text)
 		if ok != tc.ok || !reflect.DeepEqual(got, tc.want) {

@@ -72,7 +72,7 @@ func maybeDirective(text string) bool {
 	if !ok {
 		return false
 	}
-	body = strings.TrimLeft(body, " \t")
+	body = strings.TrimLeft(body, " ")
 	return strings.HasPrefix(body, "toil:") || strings.HasPrefix(body, "nolint")
 }
 
