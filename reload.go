@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/fsnotify/fsnotify"
@@ -205,9 +206,10 @@ type Control struct {
 	done    chan struct{}
 	reloads chan reloadReq
 
-	admin chan string // buffered: the admin address, once bound
-	addr  string
-	err   error
+	started chan struct{} // closed once the admin listener is bound (or there is none)
+	mu      sync.Mutex
+	addr    string
+	err     error
 }
 
 type reloadReq struct {
@@ -221,7 +223,7 @@ func NewControl() *Control {
 		ready:   make(chan struct{}),
 		done:    make(chan struct{}),
 		reloads: make(chan reloadReq),
-		admin:   make(chan string, 1),
+		started: make(chan struct{}),
 	}
 }
 
@@ -242,12 +244,11 @@ func (c *Control) Err() error {
 // until it is bound; "" if the run has none or ended first.
 func (c *Control) AdminAddr() string {
 	select {
-	case a := <-c.admin:
-		c.addr = a
-		close(c.admin)
-		return a
+	case <-c.started:
 	case <-c.done:
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	return c.addr
 }
 
@@ -266,9 +267,10 @@ func (c *Control) Reload(ctx context.Context) error {
 }
 
 func (c *Control) start(adminAddr string) {
-	if adminAddr != "" {
-		c.admin <- adminAddr
-	}
+	c.mu.Lock()
+	c.addr = adminAddr
+	c.mu.Unlock()
+	close(c.started)
 }
 
 func (c *Control) markReady() { close(c.ready) }

@@ -30,6 +30,10 @@ func (w *Worker) Handler() http.Handler {
 	mux.HandleFunc("GET /hello", func(rw http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(rw, "%s from pid %d", w.Config().Greeting, os.Getpid())
 	})
+	mux.HandleFunc("GET /env/{name}", func(rw http.ResponseWriter, r *http.Request) {
+		v, ok := os.LookupEnv(r.PathValue("name"))
+		fmt.Fprintf(rw, "%v %q", ok, v)
+	})
 	mux.HandleFunc("POST /block", func(rw http.ResponseWriter, r *http.Request) {
 		if err := http.NewResponseController(rw).EnableFullDuplex(); err != nil {
 			http.Error(rw, err.Error(), http.StatusInternalServerError)
