@@ -268,7 +268,8 @@ func envName(s string) string {
 	return b.String()
 }
 
-// newDefaults returns a fresh *T holding T's defaults.
+// newDefaults returns a fresh *T holding T's defaults: `default` tags, then
+// SetDefaults.
 func newDefaults(t reflect.Type) (reflect.Value, error) {
 	v := reflect.New(t)
 	if err := applyDefaultTags(v.Elem()); err != nil {
@@ -288,7 +289,7 @@ func applyDefaultTags(v reflect.Value) error {
 			continue
 		}
 		fv := v.Field(i)
-		if def, ok := f.Tag.Lookup("default"); ok {
+		if def, ok := f.Tag.Lookup("default"); ok && fv.IsZero() {
 			if err := decodeInto(fv.Addr().Interface(), def); err != nil {
 				return fmt.Errorf("field %s.%s: default tag %q: %w", t, f.Name, def, err)
 			}

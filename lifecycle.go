@@ -329,6 +329,12 @@ func (p *proc) bindStruct(b binder) error {
 		}
 		m.proto = mc.ToilConfig
 		proto := mc.ToilConfig()
+		if v := reflect.ValueOf(proto); v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+			return usagef("service %s: mixin field %s: ToilConfig returned %T; want a pointer to a struct", p.name, m.field, proto)
+		}
+		if err := applyDefaultTags(reflect.ValueOf(proto).Elem()); err != nil {
+			return usagef("service %s: mixin field %s: %v", p.name, m.field, err)
+		}
 		if m.schema, err = schemaOf(reflect.TypeOf(proto), reflect.ValueOf(proto)); err != nil {
 			return usagef("service %s: mixin field %s: %v", p.name, m.field, err)
 		}
@@ -427,6 +433,9 @@ func (p *proc) load() (*snapshot, error) {
 			continue
 		}
 		mc := m.proto()
+		if err := applyDefaultTags(reflect.ValueOf(mc).Elem()); err != nil {
+			return nil, usagef("service %s: mixin field %s: %v", p.name, m.field, err)
+		}
 		section := p.name + "." + m.section
 		if err := decodeSources(mc, m.schema, section, per[i]); err != nil {
 			return nil, err

@@ -58,10 +58,20 @@ type Base[Cfg any] struct {
 func (b *Base[Cfg]) Config() *Cfg { return b.cfg.Load() }
 
 // Service returns the service's name, e.g. "tempest.scorer".
-func (b *Base[Cfg]) Service() string { return b.p.name }
+func (b *Base[Cfg]) Service() string {
+	if b.p == nil {
+		return ""
+	}
+	return b.p.name
+}
 
 // Worker returns TOIL_WORKER, 1 when unset.
-func (b *Base[Cfg]) Worker() int { return b.p.worker }
+func (b *Base[Cfg]) Worker() int {
+	if b.p == nil {
+		return 0
+	}
+	return b.p.worker
+}
 
 // Listen returns the listening socket called name; see [MixinEnv.Listen].
 func (b *Base[Cfg]) Listen(name, addr string) (net.Listener, error) {
