@@ -8,7 +8,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 )
 
 // socket is one listening socket the worker was handed.
@@ -136,7 +135,7 @@ func readListenFDs() ([]*socket, error) {
 		if i < len(nameList) && nameList[i] != "" {
 			name = nameList[i]
 		}
-		syscall.CloseOnExec(fd)
+		closeOnExec(fd)
 		f := os.NewFile(uintptr(fd), name)
 		ln, err := net.FileListener(f)
 		f.Close() // FileListener holds its own duplicate

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // notifier speaks systemd's sd_notify protocol: one datagram per state
@@ -35,9 +33,9 @@ func (n notifier) send(state string) error {
 // reloading is RELOADING=1 with the timestamp systemd's notify-reload
 // services must send alongside it.
 func reloading() string {
-	var ts unix.Timespec
-	if err := unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts); err != nil {
+	usec, ok := monotonicUsec()
+	if !ok {
 		return "RELOADING=1"
 	}
-	return fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", ts.Nano()/1000)
+	return fmt.Sprintf("RELOADING=1\nMONOTONIC_USEC=%d", usec)
 }
