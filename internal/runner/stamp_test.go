@@ -121,3 +121,48 @@ func TestStampEmbedDirCountsEveryName(t *testing.T) {
 		t.Error("new file in an embed directory: check = true")
 	}
 }
+
+func TestPruneKeepsTheLastFewPerService(t *testing.T) {
+	t.Parallel()
+	run := t.TempDir()
+	slot := filepath.Join(run, "slot")
+	now := time.Now()
+	var dirs []string
+	for i := 0; i < 5; i++ {
+		d := filepath.Join(slot, "bin"+string(rune('a'+i)))
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		used := now.Add(-time.Duration(5-i) * time.Minute) // bine newest
+		if err := os.Chtimes(d, used, used); err != nil {
+			t.Fatal(err)
+		}
+		dirs = append(dirs, d)
+	}
+	// Another module's slot, unused for 40 days, and one used yesterday.
+	stale, recent := filepath.Join(run, "stale"), filepath.Join(run, "recent")
+	for d, age := range map[string]time.Duration{stale: 40 * 24 * time.Hour, recent: 24 * time.Hour} {
+		if err := os.MkdirAll(filepath.Join(d, "bin"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		old := now.Add(-age)
+		if err := os.Chtimes(filepath.Join(d, "bin"), old, old); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	(&Builder{}).prune(slot, dirs[0]) // the oldest was just used: it stays
+	for i, d := range dirs {
+		_, err := os.Stat(d)
+		kept := err == nil
+		if want := i == 0 || i >= 2; kept != want {
+			t.Errorf("%s kept = %v, want %v", filepath.Base(d), kept, want)
+		}
+	}
+	if _, err := os.Stat(stale); err == nil {
+		t.Error("a slot unused for 40 days was kept")
+	}
+	if _, err := os.Stat(recent); err != nil {
+		t.Error("a slot used yesterday was pruned")
+	}
+}

@@ -131,12 +131,18 @@ func runRun(opts *Options) error {
 		return exitError(err)
 	}
 
+	env := os.Environ()
+	if _, set := os.LookupEnv("TOIL_LOG_FORMAT"); !set && opts.Procs > 1 && opts.IO.IsStderrTTY() {
+		// Workers write into pipes, so they would log JSON; a person is
+		// reading, so ask for text, as a single worker on the terminal does.
+		env = append(env, "TOIL_LOG_FORMAT=text")
+	}
 	err = runner.Run(ctx, runner.RunOptions{
 		Binary:        bin.Path,
 		Service:       bin.Service.Name,
 		Procs:         opts.Procs,
 		Args:          opts.Args,
-		Env:           os.Environ(),
+		Env:           env,
 		Stdin:         opts.IO.In,
 		Stdout:        opts.IO.Out,
 		Stderr:        opts.IO.ErrOut,
@@ -166,10 +172,12 @@ func build(ctx context.Context, b *runner.Builder, spec runner.Spec, sigs <-chan
 	defer cancel()
 	done := make(chan struct{})
 	watched := make(chan struct{})
+	interrupted := false
 	go func() {
 		defer close(watched)
 		select {
 		case <-sigs:
+			interrupted = true
 			cancel()
 		case <-done:
 		}
@@ -177,7 +185,8 @@ func build(ctx context.Context, b *runner.Builder, spec runner.Spec, sigs <-chan
 	bin, err := b.Binary(ctx, spec)
 	close(done)
 	<-watched
-	if err != nil && ctx.Err() != nil {
+	if interrupted {
+		// Even when the build won the race: Ctrl-C means do not start.
 		return nil, &cmdutil.ExitError{Code: cmdutil.ExitFailure, Err: errors.New("interrupted while building")}
 	}
 	return bin, err
