@@ -786,12 +786,6 @@ func (v *Values) resolve(key string) (*koanf.Koanf, string) {
 			return k, have
 		}
 	}
-	// A section (a map below key) exists under another spelling.
-	for _, have := range k.Keys() {
-		if strings.HasPrefix(normKey(have), n+".") {
-			return k, have[:len(have)-len(have[strings.LastIndex(have, "."):])]
-		}
-	}
 	return k, key
 }
 

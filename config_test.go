@@ -119,7 +119,7 @@ func TestBadConfigInputIsAClearUsageError(t *testing.T) {
 		{"unknown key in file", []toil.Option{toil.WithConfigFile(file)}, file + `:3: unknown key "gretting" in section test.greeter (did you mean "greeting"?)`},
 		{"bad value in file", []toil.Option{toil.WithConfigFile(badPort)}, badPort + `:2: test.greeter.port: "eighty" is not an int`},
 		{"bad value in env", []toil.Option{toil.WithEnv("TOIL_TEST_GREETER_TIMEOUT=soon")}, `env TOIL_TEST_GREETER_TIMEOUT: test.greeter.timeout: "soon" is not a duration like 5s or 1m30s`},
-		{"secret value never echoed", []toil.Option{toil.WithArgs("--password", "x", "--port=-1")}, "config test.greeter: port must be 0 or more"},
+		{"fails validation", []toil.Option{toil.WithArgs("--password", "x", "--port=-1")}, "config test.greeter: port must be 0 or more"},
 		{"missing config file", []toil.Option{toil.WithConfigFile(filepath.Join(dir, "nope.yaml"))}, "nope.yaml: no such file"},
 		{"positional argument", []toil.Option{toil.WithArgs("serve")}, `unexpected argument "serve"`},
 	} {
@@ -289,4 +289,28 @@ func get(t *testing.T, url string) string {
 func runMain(t *testing.T, svc any, out io.Writer, args ...string) int {
 	t.Helper()
 	return toil.MainExit("test.greeter", svc, args, out, out)
+}
+
+func TestSwitchesFileFromConfig(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "switches.yaml"), []byte("checkout: on\n"), 0o644)
+	file := filepath.Join(dir, "toil.config.yaml")
+	os.WriteFile(file, []byte("toil:\n  switches: switches.yaml\n"), 0o644)
+	var on, off bool
+	svc := func(ctx context.Context, s *toil.S) error {
+		on, off = s.Switch.Active(ctx, "checkout"), s.Switch.Active(ctx, "search")
+		return nil
+	}
+	if err := toil.Run(t.Context(), "hello.world", svc, toil.WithEnv(), toil.WithConfigFile(file), toil.WithLogOutput(t.Output())); err != nil {
+		t.Fatal(err)
+	}
+	if !on || off {
+		t.Errorf("checkout active %v, search active %v; want the switches file (relative to the config file) in force", on, off)
+	}
+	os.WriteFile(filepath.Join(dir, "switches.yaml"), []byte("checkout: maybe\n"), 0o644)
+	err := toil.Run(t.Context(), "hello.world", svc, toil.WithEnv(), toil.WithConfigFile(file), toil.WithLogOutput(t.Output()))
+	if err == nil || !strings.Contains(err.Error(), "switches.yaml:1") {
+		t.Errorf("Run with a bad switches file = %v, want an error naming switches.yaml:1", err)
+	}
 }

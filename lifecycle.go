@@ -608,7 +608,7 @@ func (p *proc) run(ctx context.Context) error {
 	setupT, err := p.setup(ctx)
 	if err != nil {
 		stopErr := p.stop(ctx, time.Now().Add(p.stopTimeout))
-		if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		if ctx.Err() != nil { // SIGTERM during setup: a stop, not a failure
 			p.log.Info("stopped during setup")
 			return stopErr
 		}

@@ -95,6 +95,9 @@ func mainExit(name string, svc any, args []string, stdout, stderr io.Writer) int
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
+	// The first signal drains; restoring the default handling then lets a
+	// second Ctrl-C kill a service that drains too slowly for its user.
+	context.AfterFunc(ctx, stop)
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
