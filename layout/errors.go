@@ -47,9 +47,8 @@ func (es Errors) sort() {
 	})
 }
 
-// suggest returns `; did you mean "x"?` for the candidate closest to s by
-// edit distance, when one is close enough to be a likely typo, else "".
-func suggest(s string, candidates []string) string {
+// closest is the candidate suggest would name.
+func closest(s string, candidates []string) string {
 	best, bestD := "", 0
 	for _, c := range candidates {
 		d := editDistance(strings.ToLower(s), strings.ToLower(c))
@@ -57,32 +56,46 @@ func suggest(s string, candidates []string) string {
 			best, bestD = c, d
 		}
 	}
+	return best
+}
+
+// suggest returns ` (did you mean "x"?)` for the candidate closest to s by
+// edit distance, when one is close enough to be a likely typo, else "".
+func suggest(s string, candidates []string) string {
+	best := closest(s, candidates)
+	bestD := editDistance(strings.ToLower(s), strings.ToLower(best))
 	// A third of the word, at least one edit and at most three: "prcs"
 	// suggests procs, "foo" suggests nothing.
 	limit := min(max(len(s)/3, 1), 3)
 	if best == "" || bestD > limit {
 		return ""
 	}
-	return fmt.Sprintf("; did you mean %q?", best)
+	return fmt.Sprintf(" (did you mean %q?)", best)
 }
 
-// editDistance is the Levenshtein distance between a and b.
+// editDistance is the optimal string alignment distance between a and b:
+// Levenshtein's insertions, deletions and substitutions, plus swaps of two
+// neighbours, the commonest typo ("wbe" for "web").
 func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return d[len(a)][len(b)]
 }

@@ -62,6 +62,19 @@ type parser struct {
 	// ("services.web.listen", "proxy.routes[0].to"), so those errors point
 	// at the value, not its section.
 	at map[string]Pos
+	// misspelt are the known keys suggested for unknown ones, per mapping:
+	// "needs routes:" is noise after `unknown key "route" (did you mean
+	// "routes"?)`.
+	misspelt map[*yaml.Node][]string
+}
+
+// missing reports key missing from mapping n, unless an unknown key there
+// was already reported as its misspelling.
+func (p *parser) missing(n *yaml.Node, key string, format string, args ...any) {
+	if slices.Contains(p.misspelt[n], key) {
+		return
+	}
+	p.errorf(n, format, args...)
 }
 
 // mark records where the value at path is.
@@ -88,21 +101,57 @@ func (p *parser) errorf(n *yaml.Node, format string, args ...any) {
 	p.errs = append(p.errs, e)
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+var (
+	yamlLineRE   = regexp.MustCompile(`^yaml: (?:line (\d+): )?(.*)$`)
+	yamlAnchorRE = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+)
+
+// parserProblems are the messages of the YAML parser proper (not its
+// scanner). go.yaml.in/yaml/v3 numbers their lines from 0, and gives the
+// line where the enclosing collection began, not where the problem is.
+var parserProblems = map[string]string{
+	"did not find expected ',' or '}'":       "; a { opened here is not closed, or a comma is missing",
+	"did not find expected ',' or ']'":       "; a [ opened here is not closed, or a comma is missing",
+	"did not find expected key":              "; check the indentation below this line",
+	"did not find expected '-' indicator":    "; check the indentation of this list",
+	"did not find expected node content":     "",
+	"did not find expected <document start>": "",
+	"did not find expected <stream-start>":   "",
+	"found undefined tag handle":             "",
+	"found duplicate %YAML directive":        "",
+	"found incompatible YAML document":       "",
+	"found duplicate %TAG directive":         "",
+}
 
 // yamlError turns the YAML parser's error into an Error at its line.
 func (p *parser) yamlError(err error, data []byte) {
-	e := &Error{File: p.file, Msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		e.Line, _ = strconv.Atoi(m[1])
-		e.Msg = "invalid YAML: " + m[2]
+	m := yamlLineRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		p.errorf(nil, "invalid YAML: %v", err)
+		return
 	}
-	// The parser's words for a tab are cryptic, and the tab is the usual
+	e := &Error{File: p.file, Msg: "invalid YAML: " + m[2]}
+	e.Line, _ = strconv.Atoi(m[1])
+	if hint, ok := parserProblems[m[2]]; ok {
+		e.Line++
+		e.Msg += hint
+	}
+	if a := yamlAnchorRE.FindStringSubmatch(m[2]); a != nil {
+		// The decoder does not say where: find the first use.
+		for i, line := range strings.Split(string(data), "\n") {
+			if c := strings.Index(line, "*"+a[1]); c >= 0 {
+				e.Line, e.Col = i+1, c+1
+				e.Msg += "; define it first with &" + a[1]
+				break
+			}
+		}
+	}
+	// The scanner's words for a tab are cryptic, and a tab is the usual
 	// cause: say so, and where.
 	for i, line := range bytes.Split(data, []byte("\n")) {
 		indent := line[:len(line)-len(bytes.TrimLeft(line, " \t"))]
-		if bytes.IndexByte(indent, '\t') >= 0 {
-			e.Line, e.Col = i+1, bytes.IndexByte(indent, '\t')+1
+		if t := bytes.IndexByte(indent, '\t'); t >= 0 && (e.Line == 0 || e.Line == i+1) {
+			e.Line, e.Col = i+1, t+1
 			e.Msg += "; YAML does not allow tabs for indentation: indent with spaces"
 			break
 		}
@@ -162,10 +211,10 @@ func (p *parser) parse(data []byte) *Layout {
 		}
 	}
 	if !hasName {
-		p.errorf(top, "name: missing; add name: at the top, like name: tempest (it names the systemd target and the Kubernetes app)")
+		p.missing(top, "name", "name: missing; add name: at the top, like name: tempest (it names the systemd target and the Kubernetes app)")
 	}
 	if services == nil {
-		p.errorf(top, "services: missing; add at least one, like services: {web: {run: app.web, listen: \"127.0.0.1:8080\"}}")
+		p.missing(top, "services", "services: missing; add at least one, like services: {web: {run: app.web, listen: \"127.0.0.1:8080\"}}")
 	}
 	p.check(l, proxyKey, routes)
 	return l
@@ -225,7 +274,7 @@ func (p *parser) service(k, v *yaml.Node) *Service {
 				s.Main = m
 			}
 		case "args":
-			s.Args = p.list(v, kp, "a list of arguments, like args: [--verbose]", false)
+			s.Args = p.list(v, kp, "a list of arguments, like args: [--verbose]", "an argument", false)
 		case "procs":
 			if n, ok := p.integer(v, kp, "a number of workers, like procs: 2"); ok {
 				switch {
@@ -243,21 +292,21 @@ func (p *parser) service(k, v *yaml.Node) *Service {
 		case "env":
 			s.Env = p.env(v, kp, false)
 		case "config":
-			s.Config = p.list(v, kp, "files, like config: [toil.config.yaml]", true)
+			s.Config = p.list(v, kp, "files, like config: [toil.config.yaml]", "a file path", true)
 			for i, c := range s.Config {
 				if strings.ContainsAny(c, "*?[") {
 					p.errorf(item(v, i), "%s: %q is a glob; list the files themselves (watch: takes globs)", kp, c)
 				}
 			}
 		case "watch":
-			s.Watch = p.list(v, kp, "globs, like watch: [templates/**/*.html]", true)
+			s.Watch = p.list(v, kp, "globs, like watch: [templates/**/*.html]", "a glob", true)
 			for i, w := range s.Watch {
 				if msg := checkGlob(w); msg != "" {
 					p.errorf(item(v, i), "%s: %q %s", kp, w, msg)
 				}
 			}
 		case "depends":
-			s.Depends = p.list(v, kp, "names of services or backing systems, like depends: [redis]", true)
+			s.Depends = p.list(v, kp, "names of services or backing systems, like depends: [redis]", "a service or backing name", true)
 			for i := range s.Depends {
 				p.mark(fmt.Sprintf("%s[%d]", kp, i), item(v, i))
 			}
@@ -274,7 +323,7 @@ func (p *parser) service(k, v *yaml.Node) *Service {
 			later = mainKey
 		}
 		p.errorf(later, "%s: has both run: and main:; keep one: run: for a toil service (PKG.NAME), main: for any main package", path)
-	case runKey == nil && mainKey == nil:
+	case runKey == nil && mainKey == nil && !slices.Contains(p.misspelt[v], "run") && !slices.Contains(p.misspelt[v], "main"):
 		p.errorf(k, "%s: needs run: PKG.NAME (a toil service) or main: ./path (a main package)", path)
 	}
 	return s
@@ -313,10 +362,10 @@ func (p *parser) proxy(key, v *yaml.Node) (*Proxy, *yaml.Node) {
 			px.IdleTimeout, _ = p.duration(v, kp)
 		}
 	}
-	if !hasListen {
+	if !hasListen && !slices.Contains(p.misspelt[v], "listen") {
 		p.errorf(key, "proxy: needs listen:, the address to open in a browser, like listen: \"127.0.0.1:8000\"")
 	}
-	if routes == nil {
+	if routes == nil && !slices.Contains(p.misspelt[v], "routes") {
 		p.errorf(key, "proxy: no routes; add routes: [{path: /, to: SERVICE}], or remove proxy:")
 	}
 	return px, routes
@@ -364,10 +413,10 @@ func (p *parser) routes(v *yaml.Node) []Route {
 			}
 		}
 		if !hasPath {
-			p.errorf(rn, "%s: needs path:, the prefix it serves, like path: /", path)
+			p.missing(rn, "path", "%s: needs path:, the prefix it serves, like path: /", path)
 		}
 		if !hasTo {
-			p.errorf(rn, "%s: needs to:, the service it goes to", path)
+			p.missing(rn, "to", "%s: needs to:, the service it goes to", path)
 		}
 		out = append(out, r)
 	}
@@ -467,13 +516,13 @@ func (p *parser) backingOne(k, v *yaml.Node) *Backing {
 			later = embKey
 		}
 		p.errorf(later, "%s: has both embedded: and cmd:; keep one (fallback: embedded runs the embedded server when the command is missing)", path)
-	case cmdKey == nil && embKey == nil:
+	case cmdKey == nil && embKey == nil && !slices.Contains(p.misspelt[v], "cmd") && !slices.Contains(p.misspelt[v], "embedded"):
 		p.errorf(k, "%s: needs embedded: nats|redis, or cmd: \"a command with {port}\"", path)
 	}
 	if kindKey != nil && b.Embedded != "" && b.Kind != "" && b.Kind != b.Embedded {
 		p.errorf(kindKey, "%s.kind: %q, but embedded: is %q; remove kind: (embedded: says it)", path, b.Kind, b.Embedded)
 	}
-	if b.Cmd != "" && cmdWords != nil && portNode == nil && !strings.Contains(b.Cmd, portPlaceholder) {
+	if b.Cmd != "" && cmdWords != nil && portNode == nil && !placeholderRE.MatchString(b.Cmd) {
 		p.errorf(resolveVal(v, "cmd"), "%s.cmd: no {port}; put {port} where the command takes its port (like --port {port}), or set port: to the port it always uses", path)
 	}
 	if fallbackKey != nil && b.Fallback == "embedded" {
@@ -485,11 +534,11 @@ func (p *parser) backingOne(k, v *yaml.Node) *Backing {
 		case b.Cmd == "" && cmdKey == nil:
 			p.errorf(fallbackKey, "%s.fallback: only a cmd: has a fallback; remove it", path)
 		case !slices.Contains(EmbeddedKinds, kind):
-			what := "this backing's kind is unknown; set kind: nats or kind: redis"
-			if kind != "" {
-				what = fmt.Sprintf("there is no embedded %s", kind)
+			if kind == "" {
+				p.errorf(fallbackKey, "%s.fallback: toil does not know what %s is, so it cannot embed one; set kind: nats or kind: redis if it is one of those, or remove fallback:", path, b.Name)
+			} else {
+				p.errorf(fallbackKey, "%s.fallback: there is no embedded %s; toil embeds %s: remove fallback:", path, kind, strings.Join(EmbeddedKinds, " and "))
 			}
-			p.errorf(fallbackKey, "%s.fallback: %s; toil embeds %s", path, what, strings.Join(EmbeddedKinds, " and "))
 		}
 	}
 	if readyKey != nil && embKey != nil {
@@ -572,7 +621,7 @@ func (p *parser) check(l *Layout, proxyKey, routes *yaml.Node) {
 			s := l.Service(r.To)
 			switch {
 			case s == nil:
-				p.errorf(p.node(rp+".to", r.Pos), "%s.to: no service %q%s; services: %s", rp, r.To, suggest(r.To, serviceNames(l)), strings.Join(serviceNames(l), ", "))
+				p.errorf(p.node(rp+".to", r.Pos), "%s.to: no service %q%s; there are %s", rp, r.To, suggest(r.To, serviceNames(l)), strings.Join(serviceNames(l), ", "))
 			case s.Listen.IsZero():
 				p.errorf(p.node(rp+".to", r.Pos), "%s.to: service %q has no listen address, so the proxy cannot reach it; add listen: auto (or an address) to services.%s", rp, r.To, r.To)
 			}
@@ -585,7 +634,9 @@ func (p *parser) check(l *Layout, proxyKey, routes *yaml.Node) {
 func (p *parser) checkDepends(l *Layout) {
 	names := serviceNames(l)
 	for _, b := range l.Backing {
-		names = append(names, b.Name)
+		if !slices.Contains(names, b.Name) {
+			names = append(names, b.Name)
+		}
 	}
 	for _, s := range l.Services {
 		for i, d := range s.Depends {
@@ -594,7 +645,7 @@ func (p *parser) checkDepends(l *Layout) {
 			case d == s.Name:
 				p.errorf(at, "services.%s.depends: %q is the service itself; remove it", s.Name, d)
 			case !slices.Contains(names, d):
-				p.errorf(at, "services.%s.depends: no service or backing %q%s", s.Name, d, suggest(d, names))
+				p.errorf(at, "services.%s.depends: no service or backing %q%s; there are %s", s.Name, d, suggest(d, names), strings.Join(names, ", "))
 			}
 		}
 	}
@@ -661,7 +712,14 @@ func (p *parser) fields(n *yaml.Node, path string, known []string, allowX bool) 
 			if where == "" {
 				where = "top level"
 			}
-			p.errorf(k, "%s: unknown key %q%s; known keys: %s", where, k.Value, suggest(k.Value, known), strings.Join(known, ", "))
+			hint := suggest(k.Value, known)
+			if hint != "" {
+				if p.misspelt == nil {
+					p.misspelt = make(map[*yaml.Node][]string)
+				}
+				p.misspelt[n] = append(p.misspelt[n], closest(k.Value, known))
+			}
+			p.errorf(k, "%s: unknown key %q%s; known keys: %s", where, k.Value, hint, strings.Join(known, ", "))
 			continue
 		}
 		out = append(out, kv)
@@ -853,10 +911,10 @@ func (p *parser) duration(n *yaml.Node, path string) (time.Duration, bool) {
 
 // list reads a list of non-empty strings; scalarOK also takes one string
 // for a list of one.
-func (p *parser) list(n *yaml.Node, path, want string, scalarOK bool) []string {
+func (p *parser) list(n *yaml.Node, path, want, itemWant string, scalarOK bool) []string {
 	n = resolve(n)
 	if scalarOK && n.Kind == yaml.ScalarNode && !isNull(n) {
-		if s, ok := p.str(n, path, want); ok {
+		if s, ok := p.str(n, path, itemWant); ok {
 			return []string{s}
 		}
 		return nil
@@ -867,7 +925,7 @@ func (p *parser) list(n *yaml.Node, path, want string, scalarOK bool) []string {
 	}
 	out := make([]string, 0, len(n.Content))
 	for i, it := range n.Content {
-		if s, ok := p.str(it, fmt.Sprintf("%s[%d]", path, i), "a string"); ok {
+		if s, ok := p.str(it, fmt.Sprintf("%s[%d]", path, i), itemWant); ok {
 			out = append(out, s)
 		}
 	}
