@@ -620,14 +620,17 @@ func (p *proc) run(ctx context.Context) error {
 		return errors.Join(err, p.stop(ctx, time.Now().Add(p.stopTimeout)))
 	}
 
+	// Watch before READY=1, so no change made once the service is ready is
+	// missed.
+	watcher, closeWatcher := p.watchConfig()
+	defer closeWatcher()
+
 	p.setState("running")
 	p.send("READY=1")
 	p.log.Info("ready", slog.Group("setup", setupT...))
 	if c := p.o.control; c != nil {
 		c.markReady()
 	}
-	watcher, closeWatcher := p.watchConfig()
-	defer closeWatcher()
 	reloadCtx, stopReloads := context.WithCancel(bgCtx)
 	var reloads sync.WaitGroup
 	reloads.Go(func() { p.reloadLoop(reloadCtx, watcher) })

@@ -50,6 +50,12 @@ func (p *proc) reloadLoop(ctx context.Context, w *fsnotify.Watcher) {
 	}
 	var quiet *time.Timer
 	var fire <-chan time.Time
+	if w != nil {
+		// A change made between the load and the watch had no event.
+		fired := make(chan time.Time, 1)
+		fired <- time.Now()
+		fire = fired
+	}
 	defer func() {
 		if quiet != nil {
 			quiet.Stop()
