@@ -67,15 +67,11 @@ type ordered struct {
 	A hookMixin
 	B hookMixin
 
-	calls     *calls
-	hangSetup chan struct{}
+	calls *calls
 }
 
 func (o *ordered) Setup(ctx context.Context) error {
 	o.calls.add("Setup")
-	if o.hangSetup != nil {
-		<-o.hangSetup
-	}
 	return nil
 }
 
@@ -132,20 +128,36 @@ func TestFailingHookIsNamedAndWhatStartedIsStopped(t *testing.T) {
 	}
 }
 
+// hangs has two mixins and no Stop of its own, so B's ToilStop is the
+// first stop hook, and a Setup that can hang.
+type hangs struct {
+	toil.Base[struct{}]
+	A, B      hookMixin
+	hangSetup chan struct{}
+}
+
+func (h *hangs) Setup(ctx context.Context) error {
+	if h.hangSetup != nil {
+		<-h.hangSetup // ignoring ctx, as a stuck hook does
+	}
+	return nil
+}
+
 func TestHookThatTimesOutIsNamed(t *testing.T) {
 	t.Parallel()
+	// The timeouts leave room for a loaded machine to reach the hook that
+	// hangs before the budget is spent; only that hook can spend it.
 	t.Run("stop", func(t *testing.T) {
 		t.Parallel()
-		svc := newOrdered()
-		svc.B.hang = make(chan struct{})
+		c := &calls{}
+		svc := &hangs{A: hookMixin{name: "A", calls: c}, B: hookMixin{name: "B", calls: c, hang: make(chan struct{})}}
 		t.Cleanup(func() { close(svc.B.hang) })
-		s := toiltest.Run(t, svc, toiltest.Name("test.ordered"), toiltest.With(toil.WithStopTimeout(50*time.Millisecond)))
+		s := toiltest.Run(t, svc, toiltest.Name("test.hangs"), toiltest.With(toil.WithStopTimeout(500*time.Millisecond)))
 		s.WaitReady()
 		err := s.Stop()
 		for _, want := range []string{
-			"stop: field B (ToilStop) timed out after 50ms",
-			"stop: field A (ToilStop): not run",
-			"stop: field hookMixin (ToilStop): not run",
+			"stop: field B (ToilStop) timed out after 500ms",
+			"stop: field A (ToilStop): not run: the stop timeout (500ms) was spent",
 		} {
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("Stop = %v, want it to say %q", err, want)
@@ -154,12 +166,12 @@ func TestHookThatTimesOutIsNamed(t *testing.T) {
 	})
 	t.Run("setup", func(t *testing.T) {
 		t.Parallel()
-		svc := newOrdered()
-		svc.hangSetup = make(chan struct{})
+		c := &calls{}
+		svc := &hangs{A: hookMixin{name: "A", calls: c}, B: hookMixin{name: "B", calls: c}, hangSetup: make(chan struct{})}
 		t.Cleanup(func() { close(svc.hangSetup) })
-		err := toil.Run(t.Context(), "test.ordered", svc, toil.WithEnv(), toil.WithConfigFile(""),
-			toil.WithLogOutput(t.Output()), toil.WithSetupTimeout(50*time.Millisecond))
-		const want = "setup: service (Setup) timed out after 50ms"
+		err := toil.Run(t.Context(), "test.hangs", svc, toil.WithEnv(), toil.WithConfigFile(""),
+			toil.WithLogOutput(t.Output()), toil.WithSetupTimeout(500*time.Millisecond))
+		const want = "setup: service (Setup) timed out after 500ms"
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("Run = %v, want %q", err, want)
 		}
@@ -217,5 +229,22 @@ func TestServiceName(t *testing.T) {
 	t.Parallel()
 	if got := toil.ServiceName(&ordered{}); got != "toil_test.ordered" {
 		t.Errorf("ServiceName(&ordered{}) = %q", got)
+	}
+}
+
+// panicky panics in its pre-setup.
+type panicky struct{}
+
+func (panicky) ToilPreSetup(ctx context.Context, env *toil.MixinEnv) error { panic("bad wiring") }
+
+func TestPanickingHookIsAnErrorNamingIt(t *testing.T) {
+	t.Parallel()
+	svc := &struct {
+		toil.Base[struct{}]
+		Cache panicky
+	}{}
+	err := toil.Run(t.Context(), "test.panicky", svc, toil.WithEnv(), toil.WithConfigFile(""), toil.WithLogOutput(t.Output()))
+	if err == nil || !strings.Contains(err.Error(), "setup: field Cache (ToilPreSetup): panic: bad wiring") {
+		t.Errorf("Run = %v, want the panic as an error naming field Cache", err)
 	}
 }

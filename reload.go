@@ -51,10 +51,10 @@ func (p *proc) reloadLoop(ctx context.Context, w *fsnotify.Watcher) {
 	var quiet *time.Timer
 	var fire <-chan time.Time
 	if w != nil {
-		// A change made between the load and the watch had no event.
-		fired := make(chan time.Time, 1)
-		fired <- time.Now()
-		fire = fired
+		// A change made between the load and the watch had no event: check
+		// the file once, as if it had.
+		quiet = time.NewTimer(p.o.debounce)
+		fire = quiet.C
 	}
 	defer func() {
 		if quiet != nil {
