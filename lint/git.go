@@ -15,6 +15,7 @@ import (
 	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/filemode"
 	"github.com/go-git/go-git/v5/plumbing/format/gitignore"
+	"github.com/go-git/go-git/v5/plumbing/format/index"
 	"github.com/go-git/go-git/v5/plumbing/object"
 )
 
@@ -90,6 +91,35 @@ func headTree(repo *git.Repository) (*object.Tree, error) {
 	return c.Tree()
 }
 
+// readIndex reads the index the next commit will record. `git commit -a`,
+// `git commit PATH` and `--only` stage into a temporary index and name it in
+// GIT_INDEX_FILE for the pre-commit hook; .git/index is then not what gets
+// committed. A relative GIT_INDEX_FILE is relative to the work tree's top,
+// where git runs hooks.
+func readIndex(repo *git.Repository, root string) (*index.Index, error) {
+	path := os.Getenv("GIT_INDEX_FILE")
+	if path == "" {
+		idx, err := repo.Storer.Index()
+		if err != nil {
+			return nil, fmt.Errorf("read git index: %w", err)
+		}
+		return idx, nil
+	}
+	if !filepath.IsAbs(path) {
+		path = filepath.Join(root, path)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read git index named by GIT_INDEX_FILE: %w", err)
+	}
+	defer f.Close()
+	idx := &index.Index{}
+	if err := index.NewDecoder(f).Decode(idx); err != nil {
+		return nil, fmt.Errorf("read git index %s (GIT_INDEX_FILE): %w", path, err)
+	}
+	return idx, nil
+}
+
 // stagedChanges reads the git index: the Go files whose staged content
 // differs from HEAD, with the lines the commit adds to each, and a file
 // system serving the index's version of every file, so that packages are
@@ -99,9 +129,9 @@ func stagedChanges(dir string) (fileSystem, map[string]lineSet, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	idx, err := repo.Storer.Index()
+	idx, err := readIndex(repo, root)
 	if err != nil {
-		return nil, nil, fmt.Errorf("read git index: %w", err)
+		return nil, nil, err
 	}
 	tree, err := headTree(repo)
 	if err != nil {
