@@ -85,6 +85,12 @@ func (p *parser) mark(path string, n *yaml.Node) {
 	p.at[path] = pos(resolve(n))
 }
 
+// marked reports whether a value was recorded at path.
+func (p *parser) marked(path string) bool {
+	_, ok := p.at[path]
+	return ok
+}
+
 // node is a stand-in node at path's recorded position, else at def.
 func (p *parser) node(path string, def Pos) *yaml.Node {
 	if at, ok := p.at[path]; ok {
@@ -207,7 +213,7 @@ func (p *parser) parse(data []byte) *Layout {
 		case "env":
 			l.Env = p.env(v, "env", false)
 		case "lint":
-			l.Lint = *v // the analyzers' to read and judge
+			l.Lint = *resolve(v) // the analyzers' to read and judge
 		}
 	}
 	if !hasName {
@@ -622,7 +628,8 @@ func (p *parser) check(l *Layout, proxyKey, routes *yaml.Node) {
 			switch {
 			case s == nil:
 				p.errorf(p.node(rp+".to", r.Pos), "%s.to: no service %q%s; there are %s", rp, r.To, suggest(r.To, serviceNames(l)), strings.Join(serviceNames(l), ", "))
-			case s.Listen.IsZero():
+			case s.Listen.IsZero() && !p.marked("services."+s.Name+".listen"):
+				// (A listen: that is there but invalid has its own error.)
 				p.errorf(p.node(rp+".to", r.Pos), "%s.to: service %q has no listen address, so the proxy cannot reach it; add listen: auto (or an address) to services.%s", rp, r.To, r.To)
 			}
 		}
