@@ -47,6 +47,8 @@ func Parse(name string, data []byte) (*Layout, error) {
 	l := p.parse(data)
 	if len(p.errs) > 0 {
 		p.errs.sort()
+		// A problem inside an anchor is found once per use: say it once.
+		p.errs = slices.CompactFunc(p.errs, func(a, b *Error) bool { return *a == *b })
 		return nil, p.errs
 	}
 	l.Default()
@@ -66,6 +68,11 @@ type parser struct {
 	// "needs routes:" is noise after `unknown key "route" (did you mean
 	// "routes"?)`.
 	misspelt map[*yaml.Node][]string
+	// merging are the mappings being merged (<<:) right now, to catch an
+	// anchor merging itself; merges counts all merges, to bound anchors
+	// that merge each other many times over.
+	merging []*yaml.Node
+	merges  int
 }
 
 // missing reports key missing from mapping n, unless an unknown key there
@@ -736,9 +743,13 @@ func (p *parser) fields(n *yaml.Node, path string, known []string, allowX bool) 
 
 type pair struct{ k, v *yaml.Node }
 
-// maxMerge bounds nested merge keys, which a self-referencing anchor would
-// otherwise expand forever.
-const maxMerge = 8
+// maxMerge bounds nested merge keys; maxMerges bounds the merges in one
+// file, which anchors merging each other several times over would
+// otherwise multiply without end.
+const (
+	maxMerge  = 8
+	maxMerges = 10000
+)
 
 func (p *parser) entries(n *yaml.Node, path string, depth int) []pair {
 	explicit := make(map[string]*yaml.Node)
@@ -786,7 +797,20 @@ func (p *parser) entries(n *yaml.Node, path string, depth int) []pair {
 				p.errorf(src, "%s: <<: merges mappings, like <<: *defaults; got %s", orTop(path), describe(src))
 				continue
 			}
-			for _, kv := range p.entries(src, path, depth+1) {
+			if slices.Contains(p.merging, src) || src == n {
+				p.errorf(k, "%s: <<: merges a mapping into itself; merge another anchor", orTop(path))
+				continue
+			}
+			if p.merges++; p.merges > maxMerges {
+				if p.merges == maxMerges+1 {
+					p.errorf(k, "%s: more than %d merges (<<) in the file; merge fewer anchors", orTop(path), maxMerges)
+				}
+				return out
+			}
+			p.merging = append(p.merging, n)
+			srcEntries := p.entries(src, path, depth+1)
+			p.merging = p.merging[:len(p.merging)-1]
+			for _, kv := range srcEntries {
 				// Explicit keys win over merged ones, earlier merges over
 				// later ones (YAML's merge key rules).
 				if explicit[kv.k.Value] == nil && !merged[kv.k.Value] {
