@@ -138,8 +138,7 @@ func runOne(ctx context.Context, o RunOptions) error {
 	cmd.Env = workerEnv(o.Env, o.Service, 1)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 	cmd.WaitDelay = waitDelay
-	// Pdeathsig: the worker dies with toil, even when toil is SIGKILLed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: !o.ShareTerminal, Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = procAttr(!o.ShareTerminal)
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start %s: %w", o.Service, err)
 	}
@@ -200,7 +199,7 @@ func (w *worker) signal(sig syscall.Signal) {
 	if sig == syscall.SIGKILL {
 		w.killed = true
 	}
-	_ = syscall.Kill(-w.cmd.Process.Pid, sig)
+	_ = signalGroup(w.cmd.Process, sig)
 }
 
 type result struct {
@@ -229,8 +228,8 @@ func runMany(ctx context.Context, o RunOptions) error {
 		w.cmd.Stdout, w.cmd.Stderr = w.out, w.err
 		w.cmd.WaitDelay = waitDelay
 		// Its own process group: a terminal's Ctrl-C reaches toil only, and
-		// toil stops the workers in order; Pdeathsig: none outlives toil.
-		w.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+		// toil stops the workers in order.
+		w.cmd.SysProcAttr = procAttr(true)
 		if err := w.cmd.Start(); err != nil {
 			for _, started := range workers {
 				started.signal(syscall.SIGKILL)

@@ -9,7 +9,6 @@ import (
 	"os"
 	"sort"
 	"strings"
-	"syscall"
 )
 
 // stampKind says how a stamp proves its path unchanged.
@@ -67,10 +66,7 @@ func takeStamp(path string, kind stampKind, embed bool) (stamp, error) {
 }
 
 func statOf(fi fs.FileInfo) (size, mtime int64, ino uint64) {
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		ino = st.Ino
-	}
-	return fi.Size(), fi.ModTime().UnixNano(), ino
+	return fi.Size(), fi.ModTime().UnixNano(), inode(fi)
 }
 
 // check reports whether the stamp still holds. refreshed is a copy with the
