@@ -3,6 +3,7 @@ package layout_test
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -395,5 +396,28 @@ func TestLoadMissingFile(t *testing.T) {
 	_, err := layout.Load(filepath.Join(t.TempDir(), "toil.yaml"))
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("Load of a missing file: %v, want fs.ErrNotExist", err)
+	}
+}
+
+// The README's examples are what users copy: each ```yaml block parses
+// (with a name: added to the fragments that leave it out).
+func TestReadmeExamples(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	blocks := strings.Split(string(data), "```yaml\n")[1:]
+	if len(blocks) < 2 {
+		t.Fatalf("found %d yaml blocks in README.md", len(blocks))
+	}
+	for i, b := range blocks {
+		src, _, _ := strings.Cut(b, "```")
+		if !strings.Contains(src, "\nname:") && !strings.HasPrefix(src, "name:") {
+			src = "name: example\n" + src
+		}
+		if _, err := layout.Parse(fmt.Sprintf("README.md block %d", i+1), []byte(src)); err != nil {
+			t.Errorf("%v", err)
+		}
 	}
 }
