@@ -3,12 +3,19 @@
 # would lint them, with a grep survey beside each so a reviewer knows what a correct linter should
 # and should not flag.
 #
-# Usage:  bench/lint-accuracy/run.sh [prepare|survey|lint|all] [REGEXP]
+# Usage:  bench/lint-accuracy/run.sh [prepare|survey|lint|optin|review|fix|timing|all] [REGEXP]
 #   prepare  download each module in modules.txt (go mod download -json), copy it to a writable
 #            tree under $ACC_WORK, and download its dependencies so lint timings exclude the network
 #   survey   grep the files `go list ./...` builds (tests included) for candidate leftovers
 #   lint     build toil from this checkout and run `toil lint --format json ./...` in each module
-#   all      the three in order (default)
+#   optin    the same with the opt-in rules on too (debugstack, stdoutwrite, logdebug,
+#            dumpimport): outputs named <slug>.optin.*
+#   review   join the findings with their verdicts (verdicts.tsv) into results/findings.tsv;
+#            fails on a finding nobody has reviewed
+#   fix      on a fresh copy of each module with fixable findings: toil lint --fix, then go vet
+#            the changed packages (outputs <slug>.fix.txt, <slug>.fix.stderr)
+#   timing   best of three lint runs per module, into timing.tsv (not part of all)
+#   all      prepare, survey, lint, optin, review, fix in order (default)
 # REGEXP limits the run to modules whose path matches it.
 #
 # Outputs go to $ACC_OUT (default: results/ beside this script): per module, <slug>.json (toil's
@@ -22,6 +29,9 @@ ROOT=$(cd "$HERE/../.." && pwd)
 WORK=${ACC_WORK:-/tmp/lint-accuracy}
 OUT=${ACC_OUT:-$HERE/results}
 TOIL=${TOIL:-/tmp/toil-acc}
+# The toil source to build: this checkout, or e.g. a `git archive HEAD` export when the working
+# tree holds other people's unfinished changes.
+TOIL_SRC=${TOIL_SRC:-$ROOT}
 STAGE=${1:-all}
 FILTER=${2:-.}
 
@@ -106,24 +116,126 @@ survey() {
 	done
 }
 
+# lint SUFFIX [toil lint flags...]: one toil lint run per module, outputs named <slug>SUFFIX.*.
 lint() {
-	local mv dst s rc
-	(cd "$ROOT" && GOFLAGS= go build -o "$TOIL" ./cmd/toil)
+	local suffix=$1 mv dst s rc
+	shift
+	(cd "$TOIL_SRC" && GOFLAGS= go build -o "$TOIL" ./cmd/toil)
 	for mv in $(modules); do
-		s=$(slug "$mv")
-		dst="$WORK/src/$s"
+		s=$(slug "$mv")$suffix
+		dst="$WORK/src/$(slug "$mv")"
 		[[ -d "$dst" ]] || { echo "lint $mv: not prepared" >&2; continue; }
 		rc=0
-		(cd "$dst" && /usr/bin/time -o "$OUT/$s.time" -f '%e %M' "$TOIL" lint --format json ./... >"$OUT/$s.json" 2>"$OUT/$s.stderr") || rc=$?
+		(cd "$dst" && /usr/bin/time -o "$OUT/$s.time" -f '%e %M' "$TOIL" lint --format json "$@" ./... >"$OUT/$s.json" 2>"$OUT/$s.stderr") || rc=$?
 		echo "$rc" >"$OUT/$s.rc"
-		echo "lint $mv: rc=$rc time(s,KB)=$(cat "$OUT/$s.time" | tail -1)"
+		echo "lint$suffix $mv: rc=$rc findings=$(jq '.findings | length' "$OUT/$s.json" 2>/dev/null) time(s,KB)=$(tail -1 "$OUT/$s.time")"
+	done
+}
+
+# timing: best of three `toil lint ./...` runs per module (wall seconds, peak RSS), with the load
+# average beside each, since other work on the machine inflates single runs.
+timing() {
+	local mv dst best rss t
+	(cd "$TOIL_SRC" && GOFLAGS= go build -o "$TOIL" ./cmd/toil)
+	printf 'module\tbest_wall_s\tpeak_rss_mib\tload1_before\n' >"$OUT/timing.tsv"
+	for mv in $(modules); do
+		dst="$WORK/src/$(slug "$mv")"
+		[[ -d "$dst" ]] || continue
+		best="" rss=0
+		local load
+		load=$(cut -d' ' -f1 /proc/loadavg)
+		for _ in 1 2 3; do
+			(cd "$dst" && /usr/bin/time -o "$WORK/time.$$" -f '%e %M' "$TOIL" lint --format json ./... >/dev/null 2>&1) || true
+			read -r t m <"$WORK/time.$$"
+			if [[ -z "$best" ]] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a<b)}'; then best=$t; fi
+			((m > rss)) && rss=$m
+		done
+		printf '%s\t%s\t%d\t%s\n' "$mv" "$best" $((rss / 1024)) "$load" >>"$OUT/timing.tsv"
+	done
+	rm -f "$WORK/time.$$"
+	column -t "$OUT/timing.tsv"
+}
+
+# review: join every finding (default and opt-in runs) with its verdict in verdicts.tsv into
+# results/findings.tsv; fails, listing them, when a finding has no verdict (a new finding after a
+# toil change is then reviewed, not silently counted).
+review() {
+	local mv s tag
+	: >"$OUT/findings.tsv.tmp"
+	for mv in $(modules); do
+		s=$(slug "$mv")
+		for tag in "" .optin; do
+			[[ -f "$OUT/$s$tag.json" ]] || continue
+			jq -r --arg m "${mv%@*}" --arg run "${tag:-.default}" \
+				'.findings[] | [$m, ($run | ltrimstr(".")), .rule, .file, (.line | tostring), (if .fixable then "fixable" else "-" end)] | @tsv' \
+				"$OUT/$s$tag.json" |
+				while IFS=$'\t' read -r m run rule file line fixable; do
+					printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$m" "$run" "$rule" "$file" "$line" "$fixable" \
+						"$(sed -n "${line}p" "$WORK/src/$s/$file" | sed 's/^[[:space:]]*//' | cut -c1-120)"
+				done >>"$OUT/findings.tsv.tmp"
+		done
+	done
+	# An opt-in run repeats the default findings: keep each finding once, from the default run.
+	awk -F'\t' '!seen[$1 FS $3 FS $4 FS $5]++' "$OUT/findings.tsv.tmp" |
+		awk -F'\t' -v OFS='\t' '
+			NR == FNR {
+				if ($0 ~ /^#/ || NF < 6) next
+				n = split($4, ls, " ")
+				for (i = 1; i <= n; i++) v[$1 FS $2 FS $3 FS ls[i]] = $5 OFS $6
+				next
+			}
+			{
+				key = $1 FS $3 FS $4 FS $5; star = $1 FS $3 FS $4 FS "*"
+				verdict = (key in v) ? v[key] : (star in v) ? v[star] : "UNREVIEWED" OFS "-"
+				print $1, $2, $3, $4 ":" $5, $6, verdict, $7
+			}' "$HERE/verdicts.tsv" - >"$OUT/findings.tsv"
+	rm -f "$OUT/findings.tsv.tmp"
+	echo "findings by run, rule and verdict:"
+	cut -f2,3,6 "$OUT/findings.tsv" | sort | uniq -c
+	if grep -q UNREVIEWED "$OUT/findings.tsv"; then
+		echo "unreviewed findings:" >&2
+		grep UNREVIEWED "$OUT/findings.tsv" >&2
+		return 1
+	fi
+}
+
+# fix: on a fresh copy of each module with fixable findings, run toil lint --fix, then go vet the
+# packages it changed: a fix must never leave code that does not compile.
+fix() {
+	local mv s src dst rc dirs
+	for mv in $(modules); do
+		s=$(slug "$mv")
+		src="$WORK/src/$s"
+		[[ -f "$OUT/$s.json" ]] || continue
+		[[ $(jq '[.findings[] | select(.fixable)] | length' "$OUT/$s.json") -gt 0 ]] || continue
+		dst="$WORK/fix/$s"
+		rm -rf "$dst"
+		mkdir -p "$WORK/fix"
+		cp -r "$src" "$dst"
+		(
+			cd "$dst"
+			git init -q . && git add -A && git -c user.name=acc -c user.email=acc@localhost commit -qm corpus
+			rc=0
+			"$TOIL" lint --fix ./... >/dev/null 2>"$OUT/$s.fix.stderr" || rc=$?
+			dirs=$(git diff --name-only | xargs -r -n1 dirname | sort -u | sed 's|^|./|')
+			echo "fix rc=$rc; $(git diff --shortstat)"
+			if [[ -n "$dirs" ]]; then
+				# shellcheck disable=SC2086 # one argument per changed package directory
+				go vet $dirs 2>&1 | grep -v '^#' | head -20 || true
+			fi
+		) >"$OUT/$s.fix.txt" 2>&1
+		echo "fix $mv: $(head -1 "$OUT/$s.fix.txt"); vet lines: $(($(wc -l <"$OUT/$s.fix.txt") - 1))"
 	done
 }
 
 case "$STAGE" in
 prepare) prepare ;;
 survey) survey ;;
-lint) lint ;;
-all) prepare && survey && lint ;;
-*) echo "usage: $0 [prepare|survey|lint|all] [REGEXP]" >&2; exit 2 ;;
+lint) lint "" ;;
+optin) lint .optin --enable debugstack,stdoutwrite,logdebug,dumpimport ;;
+fix) fix ;;
+timing) timing ;;
+review) review ;;
+all) prepare && survey && lint "" && lint .optin --enable debugstack,stdoutwrite,logdebug,dumpimport && review && fix ;;
+*) echo "usage: $0 [prepare|survey|lint|optin|review|fix|timing|all] [REGEXP]" >&2; exit 2 ;;
 esac

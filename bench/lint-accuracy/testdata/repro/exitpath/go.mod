@@ -1,0 +1,3 @@
+module example.com/exitpath
+
+go 1.26

@@ -1,0 +1,3 @@
+module example.com/fixpanic
+
+go 1.26

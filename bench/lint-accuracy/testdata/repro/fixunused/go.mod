@@ -1,0 +1,3 @@
+module example.com/fixunused
+
+go 1.26
