@@ -17,6 +17,7 @@ type Error struct {
 	Msg string
 }
 
+// Error is "file:line:col: message", leaving out what is not known.
 func (e *Error) Error() string {
 	switch {
 	case e.Line == 0:

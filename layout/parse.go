@@ -196,9 +196,7 @@ func (p *parser) parse(data []byte) *Layout {
 		return l
 	}
 
-	var services, routes *yaml.Node
-	var proxyKey *yaml.Node
-	hasName := false
+	hasName, hasServices := false, false
 	for _, kv := range p.fields(top, "", topKeys, true) {
 		switch k, v := kv.k, kv.v; k.Value {
 		case "name":
@@ -210,11 +208,10 @@ func (p *parser) parse(data []byte) *Layout {
 				l.Name = s
 			}
 		case "services":
-			services = k
+			hasServices = true
 			l.Services = p.services(k, v)
 		case "proxy":
-			proxyKey = k
-			l.Proxy, routes = p.proxy(k, v)
+			l.Proxy = p.proxy(k, v)
 		case "backing":
 			l.Backing = p.backing(v)
 		case "env":
@@ -226,10 +223,10 @@ func (p *parser) parse(data []byte) *Layout {
 	if !hasName {
 		p.missing(top, "name", "name: missing; add name: at the top, like name: tempest (it names the systemd target and the Kubernetes app)")
 	}
-	if services == nil {
+	if !hasServices {
 		p.missing(top, "services", "services: missing; add at least one, like services: {web: {run: app.web, listen: \"127.0.0.1:8080\"}}")
 	}
-	p.check(l, proxyKey, routes)
+	p.check(l)
 	return l
 }
 
@@ -342,14 +339,14 @@ func (p *parser) service(k, v *yaml.Node) *Service {
 	return s
 }
 
-func (p *parser) proxy(key, v *yaml.Node) (*Proxy, *yaml.Node) {
+func (p *parser) proxy(key, v *yaml.Node) *Proxy {
 	v = resolve(v)
 	if isNull(v) {
-		return nil, nil // proxy: with nothing under it is no proxy
+		return nil // proxy: with nothing under it is no proxy
 	}
 	if v.Kind != yaml.MappingNode {
 		p.errorf(v, "proxy: want a mapping like {listen: \"127.0.0.1:8000\", routes: [{path: /, to: web}]}, got %s", describe(v))
-		return nil, nil
+		return nil
 	}
 	px := &Proxy{Pos: pos(key)}
 	var routes *yaml.Node
@@ -381,7 +378,7 @@ func (p *parser) proxy(key, v *yaml.Node) (*Proxy, *yaml.Node) {
 	if routes == nil && !slices.Contains(p.misspelt[v], "routes") {
 		p.errorf(key, "proxy: no routes; add routes: [{path: /, to: SERVICE}], or remove proxy:")
 	}
-	return px, routes
+	return px
 }
 
 func (p *parser) routes(v *yaml.Node) []Route {
@@ -607,7 +604,7 @@ func (p *parser) probe(v *yaml.Node, path string) Probe {
 
 // check runs the validations that need the whole layout: references
 // between sections, unique names, port clashes, dependency cycles.
-func (p *parser) check(l *Layout, proxyKey, routes *yaml.Node) {
+func (p *parser) check(l *Layout) {
 	seen := make(map[string]Pos)
 	for _, s := range l.Services {
 		seen[s.Name] = s.Pos
