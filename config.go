@@ -535,7 +535,7 @@ func flagSource(service string, sch *schema, args []string) (source, string, err
 			return s, "", errHelp
 		}
 		takeNext := func() (string, error) {
-			if i+1 >= len(args) {
+			if i+1 >= len(args) || strings.HasPrefix(args[i+1], "--") {
 				return "", usagef("flag --%s needs a value: --%s=VALUE", name, name)
 			}
 			i++

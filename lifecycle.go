@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -731,14 +732,14 @@ func (p *proc) runActors(ctx context.Context, actors []actor, beforeStop func())
 	actx, cancel := context.WithCancel(withDrain(context.WithoutCancel(ctx), p.stopTimeout))
 	defer cancel()
 	type result struct {
-		a   actor
+		i   int
 		err error
 	}
 	results := make(chan result, len(actors))
-	running := map[string]bool{}
-	for _, a := range actors {
-		running[a.target+"/"+a.Name] = true
-		go func() { results <- result{a, callSafely(func() error { return a.Run(actx) })} }()
+	running := map[int]bool{}
+	for i, a := range actors {
+		running[i] = true
+		go func() { results <- result{i, callSafely(func() error { return a.Run(actx) })} }()
 	}
 	actorErr := func(r result) error {
 		if r.err == nil {
@@ -747,7 +748,7 @@ func (p *proc) runActors(ctx context.Context, actors []actor, beforeStop func())
 		if p.fn != nil {
 			return r.err
 		}
-		return &HookError{Phase: "run", Target: r.a.target, Hook: r.a.Name, Err: r.err}
+		return &HookError{Phase: "run", Target: actors[r.i].target, Hook: actors[r.i].Name, Err: r.err}
 	}
 
 	var resultsCh <-chan result = results
@@ -758,10 +759,10 @@ func (p *proc) runActors(ctx context.Context, actors []actor, beforeStop func())
 	case <-ctx.Done():
 		p.log.Info("stopping", "cause", context.Cause(ctx))
 	case r := <-resultsCh:
-		delete(running, r.a.target+"/"+r.a.Name)
+		delete(running, r.i)
 		runErr = actorErr(r)
 		if runErr == nil && p.fn == nil {
-			p.log.Info("stopping: an actor returned", "actor", r.a.Name)
+			p.log.Info("stopping: an actor returned", "actor", actors[r.i].Name)
 		}
 	}
 	deadline = time.Now().Add(p.stopTimeout)
@@ -776,15 +777,16 @@ func (p *proc) runActors(ctx context.Context, actors []actor, beforeStop func())
 	for len(running) > 0 {
 		select {
 		case r := <-results:
-			delete(running, r.a.target+"/"+r.a.Name)
+			delete(running, r.i)
 			if err := actorErr(r); err != nil && !errors.Is(r.err, context.Canceled) {
 				errs = append(errs, err)
 			}
 		case <-timer.C:
 			var names []string
-			for n := range running {
-				names = append(names, n)
+			for i := range running {
+				names = append(names, actors[i].target+" "+actors[i].Name)
 			}
+			slices.Sort(names)
 			errs = append(errs, fmt.Errorf("stop: actors still running after %s: %s", p.stopTimeout, strings.Join(names, ", ")))
 			return runErr, errors.Join(errs...), deadline
 		}

@@ -95,17 +95,23 @@ func (s *sockets) closeUnused() {
 
 // inherited sockets belong to the process: they are read once, however
 // many services it runs.
-var (
-	inheritOnce sync.Once
-	inheritList []*socket
-	inheritErr  error
-)
+var inherit struct {
+	sync.Mutex
+	read bool
+	list []*socket
+	err  error
+}
 
 func inheritedSockets() ([]*socket, error) {
-	inheritOnce.Do(func() { inheritList, inheritErr = readListenFDs() })
-	list := inheritList
-	inheritList = nil // a second Run in this process gets none
-	return list, inheritErr
+	inherit.Lock()
+	defer inherit.Unlock()
+	if !inherit.read {
+		inherit.read = true
+		inherit.list, inherit.err = readListenFDs()
+	}
+	list := inherit.list
+	inherit.list = nil // a second Run in this process gets none
+	return list, inherit.err
 }
 
 // readListenFDs implements sd_listen_fds(3): fds 3 .. 3+LISTEN_FDS-1,

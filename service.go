@@ -75,6 +75,9 @@ func (b *Base[Cfg]) Worker() int {
 
 // Listen returns the listening socket called name; see [MixinEnv.Listen].
 func (b *Base[Cfg]) Listen(name, addr string) (net.Listener, error) {
+	if b.p == nil {
+		return nil, fmt.Errorf("listen %s: the service is not running", name)
+	}
 	return b.p.sockets.listen(name, addr)
 }
 

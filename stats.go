@@ -52,28 +52,28 @@ func (s *Stats) Incr(name string) { s.Counter(name, "").Inc() }
 
 // Counter returns the counter name, creating it on first use.
 func (s *Stats) Counter(name, help string) prometheus.Counter {
-	return getOrCreate(s, name, help, nil, func(o prometheus.Opts) prometheus.Counter {
+	return getOrCreate(s, "counter", name, help, nil, func(o prometheus.Opts) prometheus.Counter {
 		return prometheus.NewCounter(prometheus.CounterOpts(o))
 	})
 }
 
 // CounterVec returns the counter vector name with the given label names.
 func (s *Stats) CounterVec(name, help string, labels ...string) *prometheus.CounterVec {
-	return getOrCreate(s, name, help, labels, func(o prometheus.Opts) *prometheus.CounterVec {
+	return getOrCreate(s, "counter vec", name, help, labels, func(o prometheus.Opts) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts(o), labels)
 	})
 }
 
 // Gauge returns the gauge name, creating it on first use.
 func (s *Stats) Gauge(name, help string) prometheus.Gauge {
-	return getOrCreate(s, name, help, nil, func(o prometheus.Opts) prometheus.Gauge {
+	return getOrCreate(s, "gauge", name, help, nil, func(o prometheus.Opts) prometheus.Gauge {
 		return prometheus.NewGauge(prometheus.GaugeOpts(o))
 	})
 }
 
 // GaugeVec returns the gauge vector name with the given label names.
 func (s *Stats) GaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {
-	return getOrCreate(s, name, help, labels, func(o prometheus.Opts) *prometheus.GaugeVec {
+	return getOrCreate(s, "gauge vec", name, help, labels, func(o prometheus.Opts) *prometheus.GaugeVec {
 		return prometheus.NewGaugeVec(prometheus.GaugeOpts(o), labels)
 	})
 }
@@ -81,7 +81,7 @@ func (s *Stats) GaugeVec(name, help string, labels ...string) *prometheus.GaugeV
 // Histogram returns the histogram name; buckets default to Prometheus's
 // (5ms to 10s, for latencies in seconds).
 func (s *Stats) Histogram(name, help string, buckets ...float64) prometheus.Histogram {
-	return getOrCreate(s, name, help, nil, func(o prometheus.Opts) prometheus.Histogram {
+	return getOrCreate(s, "histogram", name, help, nil, func(o prometheus.Opts) prometheus.Histogram {
 		return prometheus.NewHistogram(prometheus.HistogramOpts{Name: o.Name, Help: o.Help, Buckets: buckets})
 	})
 }
@@ -89,14 +89,14 @@ func (s *Stats) Histogram(name, help string, buckets ...float64) prometheus.Hist
 // HistogramVec returns the histogram vector name with the given buckets
 // (nil for the defaults) and label names.
 func (s *Stats) HistogramVec(name, help string, buckets []float64, labels ...string) *prometheus.HistogramVec {
-	return getOrCreate(s, name, help, labels, func(o prometheus.Opts) *prometheus.HistogramVec {
+	return getOrCreate(s, "histogram vec", name, help, labels, func(o prometheus.Opts) *prometheus.HistogramVec {
 		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: o.Name, Help: o.Help, Buckets: buckets}, labels)
 	})
 }
 
-func getOrCreate[M prometheus.Collector](s *Stats, name, help string, labels []string, mk func(prometheus.Opts) M) M {
+func getOrCreate[M prometheus.Collector](s *Stats, kind, name, help string, labels []string, mk func(prometheus.Opts) M) M {
 	name = metricName(name)
-	id := fmt.Sprintf("%T%q", *new(M), labels)
+	id := fmt.Sprintf("%s%q", kind, labels)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if c, ok := s.metrics[id+" "+name]; ok {
