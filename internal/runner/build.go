@@ -224,7 +224,7 @@ func (b *Builder) build(ctx context.Context, mod *Module, spec Spec, goBin, slot
 	binDir := filepath.Join(slot, key[:16])
 	m := &manifest{Version: cacheVersion, Service: *svc, MainSum: mainSum, Binary: filepath.Join(binDir, svc.Name), Stamps: stamps}
 	if fi, err := os.Stat(m.Binary); err == nil && fi.Mode().IsRegular() {
-		b.logf("cached binary %s (inputs unchanged; checked with go list)", m.Binary)
+		b.logf("reusing %s: built from these very inputs before (checked with go list, not by stat)", m.Binary)
 		now := time.Now()
 		_ = os.Chtimes(binDir, now, now)
 		if err := writeManifest(slot, m); err != nil {

@@ -145,6 +145,13 @@ func Locate(mod *Module, cwd string, spec Spec) (*Target, error) {
 	if !hasGoFiles(dir) {
 		return nil, inputErrorf("no package %s: %s has no Go files%s", p, displayDir(cwd, dir), nearby(mod.Root, rel))
 	}
+	for d := dir; d != mod.Root; d = filepath.Dir(d) {
+		if data, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil {
+			sub, _ := filepath.Rel(d, dir)
+			return nil, inputErrorf("package %s is in another module, %s (%s); run toil there: cd %s && toil run %s.%s",
+				p, modulePath(data), displayDir(cwd, filepath.Join(d, "go.mod")), displayDir(cwd, d), filepath.ToSlash(sub), spec.Name)
+		}
+	}
 	return t, nil
 }
 

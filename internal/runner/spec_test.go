@@ -41,7 +41,7 @@ func TestFindModuleAndLocate(t *testing.T) {
 	t.Parallel()
 	root := t.TempDir()
 	write(t, filepath.Join(root, "go.mod"), "module example.com/app\n\ngo 1.26\n")
-	for _, d := range []string{"hello", "internal/billing", "docs"} {
+	for _, d := range []string{"hello", "internal/billing", "docs", "tools/gen"} {
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -49,6 +49,8 @@ func TestFindModuleAndLocate(t *testing.T) {
 	write(t, filepath.Join(root, "hello", "world.go"), "package hello\n")
 	write(t, filepath.Join(root, "internal", "billing", "b.go"), "package billing\n")
 	write(t, filepath.Join(root, "docs", "x_test.go"), "package docs\n")
+	write(t, filepath.Join(root, "tools", "go.mod"), "module example.com/tools\n")
+	write(t, filepath.Join(root, "tools", "gen", "gen.go"), "package gen\n")
 
 	sub := filepath.Join(root, "internal")
 	mod, err := FindModule(sub)
@@ -71,6 +73,7 @@ func TestFindModuleAndLocate(t *testing.T) {
 		{pkg: "billing", cwd: root, err: "did you mean internal/billing?"},
 		{pkg: "docs", cwd: root, err: "./docs has no Go files"},
 		{pkg: "../..", cwd: sub, err: "is outside module example.com/app"},
+		{pkg: "tools/gen", cwd: root, err: "package tools/gen is in another module, example.com/tools (./tools/go.mod); run toil there: cd ./tools && toil run gen.x"},
 	} {
 		tg, err := Locate(mod, tt.cwd, Spec{Pkg: tt.pkg, Name: "x"})
 		if tt.err != "" {
