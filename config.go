@@ -3,22 +3,16 @@ package toil
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding"
 	"errors"
 	"fmt"
-	stdmaps "maps"
 	"os"
 	"path/filepath"
 	"reflect"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
-	"unicode"
 
-	"github.com/go-viper/mapstructure/v2"
 	"github.com/knadh/koanf/maps"
 	kjson "github.com/knadh/koanf/parsers/json"
 	ktoml "github.com/knadh/koanf/parsers/toml/v2"
@@ -57,291 +51,8 @@ import (
 // A field tagged `secret:"true"` never appears in a log line, in --help or
 // in an error message. A `help:"..."` tag documents the flag.
 
-const redactedText = "[REDACTED]"
-
-// leaf is one config key the service declared.
-type leaf struct {
-	key    string // canonical: "batch_size", "redis.url"
-	typ    reflect.Type
-	env    string // the field's own env tag, "" if none
-	secret bool
-	help   string
-	def    string // default, for --help; redacted for secrets
-}
-
-// schema is the set of keys a config struct declares.
-type schema struct {
-	leaves []leaf
-	open   []string // normalized prefixes below which any key is allowed (maps, any)
-}
-
-func (s *schema) find(key string) (leaf, bool) {
-	n := normKey(key)
-	for _, l := range s.leaves {
-		if normKey(l.key) == n {
-			return l, true
-		}
-	}
-	return leaf{}, false
-}
-
-func (s *schema) allows(key string) bool {
-	if _, ok := s.find(key); ok {
-		return true
-	}
-	n := normKey(key)
-	for _, p := range s.open {
-		if n == p || strings.HasPrefix(n, p+".") {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *schema) keys() []string {
-	out := make([]string, 0, len(s.leaves))
-	for _, l := range s.leaves {
-		out = append(out, l.key)
-	}
-	return out
-}
-
-var (
-	durationType  = reflect.TypeFor[time.Duration]()
-	timeType      = reflect.TypeFor[time.Time]()
-	textUnmarshal = reflect.TypeFor[encoding.TextUnmarshaler]()
-)
-
-// schemaOf walks a config struct type. def is a value of that type holding
-// the defaults (for --help), or invalid.
-func schemaOf(t reflect.Type, def reflect.Value) (*schema, error) {
-	s := &schema{}
-	for def.IsValid() && def.Kind() == reflect.Pointer && t.Kind() != reflect.Pointer {
-		def = def.Elem()
-	}
-	err := walkSchema(s, t, def, "")
-	return s, err
-}
-
-func walkSchema(s *schema, t reflect.Type, def reflect.Value, prefix string) error {
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-		if def.IsValid() {
-			if def.IsNil() {
-				def = reflect.Value{}
-			} else {
-				def = def.Elem()
-			}
-		}
-	}
-	if t.Kind() != reflect.Struct {
-		return fmt.Errorf("config type %s is not a struct", t)
-	}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, squash := fieldKey(f)
-		if name == "-" {
-			continue
-		}
-		var fdef reflect.Value
-		if def.IsValid() {
-			fdef = def.Field(i)
-		}
-		if squash {
-			if err := walkSchema(s, f.Type, fdef, prefix); err != nil {
-				return err
-			}
-			continue
-		}
-		key := prefix + name
-		ft := f.Type
-		for ft.Kind() == reflect.Pointer {
-			ft = ft.Elem()
-		}
-		switch {
-		case isLeafType(f.Type):
-			l := leaf{key: key, typ: f.Type, env: f.Tag.Get("env"), secret: isSecret(f), help: f.Tag.Get("help")}
-			if fdef.IsValid() && !fdef.IsZero() {
-				l.def = fmt.Sprint(fdef.Interface())
-				if l.secret {
-					l.def = redactedText
-				}
-			}
-			s.leaves = append(s.leaves, l)
-		case ft.Kind() == reflect.Struct:
-			if err := walkSchema(s, ft, fdef, key+"."); err != nil {
-				return err
-			}
-		default: // maps, interfaces: keys below are the user's
-			s.open = append(s.open, normKey(key))
-		}
-	}
-	return nil
-}
-
-// fieldKey returns a field's config key, and whether an embedded struct's
-// fields sit at its parent's level.
-func fieldKey(f reflect.StructField) (string, bool) {
-	tag, opts, _ := strings.Cut(f.Tag.Get("koanf"), ",")
-	if tag == "-" {
-		return "-", false
-	}
-	squash := strings.Contains(opts, "squash")
-	if f.Anonymous && tag == "" {
-		t := f.Type
-		if t.Kind() == reflect.Pointer {
-			t = t.Elem()
-		}
-		squash = t.Kind() == reflect.Struct
-	}
-	if tag != "" {
-		return tag, squash
-	}
-	return snakeCase(f.Name), squash
-}
-
-func isLeafType(t reflect.Type) bool {
-	if t == durationType || t == timeType || t.Implements(textUnmarshal) || reflect.PointerTo(t).Implements(textUnmarshal) {
-		return true
-	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	switch t.Kind() {
-	case reflect.Struct, reflect.Map, reflect.Interface:
-		return false
-	}
-	return true
-}
-
-func isSecret(f reflect.StructField) bool {
-	v, ok := f.Tag.Lookup("secret")
-	return (ok && v != "false") || f.Type == reflect.TypeFor[Secret]()
-}
-
-// snakeCase turns a Go field name into a config key: MaxConns is max_conns,
-// HTTPAddr is http_addr, UserID is user_id.
-func snakeCase(s string) string {
-	r := []rune(s)
-	var b strings.Builder
-	for i, c := range r {
-		if unicode.IsUpper(c) {
-			prevLower := i > 0 && (unicode.IsLower(r[i-1]) || unicode.IsDigit(r[i-1]))
-			nextLower := i > 0 && i+1 < len(r) && unicode.IsLower(r[i+1]) && unicode.IsUpper(r[i-1])
-			if prevLower || nextLower {
-				b.WriteByte('_')
-			}
-			c = unicode.ToLower(c)
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
-
-// normKey makes keys comparable whatever their spelling: lower case, no '_'
-// or '-'. maxConns, max_conns and max-conns are the same key.
-func normKey(k string) string {
-	var b strings.Builder
-	for _, c := range k {
-		if c == '_' || c == '-' {
-			continue
-		}
-		b.WriteRune(unicode.ToLower(c))
-	}
-	return b.String()
-}
-
-// envName is the environment form of a name: upper case, every
-// non-alphanumeric as '_'.
-func envName(s string) string {
-	var b strings.Builder
-	for _, c := range s {
-		if unicode.IsLetter(c) || unicode.IsDigit(c) {
-			b.WriteRune(unicode.ToUpper(c))
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
-}
-
-// newDefaults returns a fresh *T holding T's defaults: `default` tags, then
-// SetDefaults.
-func newDefaults(t reflect.Type) (reflect.Value, error) {
-	v := reflect.New(t)
-	if err := applyDefaultTags(v.Elem()); err != nil {
-		return v, err
-	}
-	if d, ok := v.Interface().(interface{ SetDefaults() }); ok {
-		d.SetDefaults()
-	}
-	return v, nil
-}
-
-func applyDefaultTags(v reflect.Value) error {
-	t := v.Type()
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		fv := v.Field(i)
-		if def, ok := f.Tag.Lookup("default"); ok && fv.IsZero() {
-			if err := decodeInto(fv.Addr().Interface(), def); err != nil {
-				return fmt.Errorf("field %s.%s: default tag %q: %w", t, f.Name, def, err)
-			}
-			continue
-		}
-		if f.Type.Kind() == reflect.Struct && !isLeafType(f.Type) {
-			if err := applyDefaultTags(fv); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func decoderConfig(out any) *mapstructure.DecoderConfig {
-	return &mapstructure.DecoderConfig{
-		DecodeHook: mapstructure.ComposeDecodeHookFunc(
-			mapstructure.StringToTimeDurationHookFunc(),
-			mapstructure.StringToSliceHookFunc(","),
-			mapstructure.TextUnmarshallerHookFunc(),
-		),
-		WeaklyTypedInput: true,
-		Squash:           true,
-		TagName:          "koanf",
-		MatchName:        func(a, b string) bool { return normKey(a) == normKey(b) },
-		Result:           out,
-	}
-}
-
-// decodeInto decodes in (a scalar, or a nested map) into out, a pointer,
-// keeping whatever in does not mention.
-func decodeInto(out, in any) error {
-	d, err := mapstructure.NewDecoder(decoderConfig(out))
-	if err != nil {
-		return err
-	}
-	return d.Decode(in)
-}
-
-// nest turns "a.b.c" and v into {"a": {"b": {"c": v}}}.
-func nest(key string, v any) map[string]any {
-	parts := strings.Split(key, ".")
-	m := map[string]any{parts[len(parts)-1]: v}
-	for i := len(parts) - 2; i >= 0; i-- {
-		m = map[string]any{parts[i]: m}
-	}
-	return m
-}
-
 // source is one layer of config: where it came from and its flat keys.
 type source struct {
-	kind  string            // "file", "env", "flag"
 	vals  map[string]any    // flat key → value
 	where map[string]string // flat key → "toil.config.yaml:4", "env TOIL_X_Y", "flag --y"
 }
@@ -403,7 +114,7 @@ func (f *configFile) hash() [32]byte {
 
 // fileSource is the service's section of the file.
 func (f *configFile) source(section string) source {
-	s := source{kind: "file", vals: map[string]any{}, where: map[string]string{}}
+	s := source{vals: map[string]any{}, where: map[string]string{}}
 	if f == nil {
 		return s
 	}
@@ -470,7 +181,7 @@ func readSettings(f *configFile, lookup func(string) (string, bool)) (settings, 
 // one, TOIL_HELLO_WORLD_MAX_CONNS is key max_conns and '__' nests (A__B is
 // a.b).
 func envSource(service string, sch *schema, environ func() []string, lookup func(string) (string, bool)) (source, []string) {
-	s := source{kind: "env", vals: map[string]any{}, where: map[string]string{}}
+	s := source{vals: map[string]any{}, where: map[string]string{}}
 	prefix := "TOIL_" + envName(service) + "_"
 	byEnv := map[string]string{}
 	if sch != nil {
@@ -517,7 +228,7 @@ func envSource(service string, sch *schema, environ func() []string, lookup func
 // anything else is an error; without one, any --key=value is accepted.
 // It also returns --config.
 func flagSource(service string, sch *schema, args []string) (source, string, error) {
-	s := source{kind: "flag", vals: map[string]any{}, where: map[string]string{}}
+	s := source{vals: map[string]any{}, where: map[string]string{}}
 	var config string
 	for i := 0; i < len(args); i++ {
 		arg := args[i]
@@ -747,97 +458,4 @@ func typeName(t reflect.Type) string {
 		return "float"
 	}
 	return "string"
-}
-
-// Values is an untyped, read-only view of a config section: what a function
-// service gets as S.Config and a mixin as MixinEnv.Values. Keys nest with
-// '.', and match case- and underscore-insensitively (max_conns, maxConns).
-// The S.Config of a running service follows reloads; snapshots handed to
-// hooks do not change.
-type Values struct {
-	k atomic.Pointer[koanf.Koanf]
-}
-
-func newValues(k *koanf.Koanf) *Values {
-	v := &Values{}
-	v.k.Store(k)
-	return v
-}
-
-func (v *Values) ko() *koanf.Koanf {
-	if v == nil {
-		return koanf.New(".")
-	}
-	if k := v.k.Load(); k != nil {
-		return k
-	}
-	return koanf.New(".")
-}
-
-// resolve finds the stored spelling of key.
-func (v *Values) resolve(key string) (*koanf.Koanf, string) {
-	k := v.ko()
-	if k.Exists(key) {
-		return k, key
-	}
-	n := normKey(key)
-	for _, have := range k.Keys() {
-		if normKey(have) == n {
-			return k, have
-		}
-	}
-	return k, key
-}
-
-// Exists reports whether key is set.
-func (v *Values) Exists(key string) bool { k, key := v.resolve(key); return k.Exists(key) }
-
-// String returns key as a string, "" if unset.
-func (v *Values) String(key string) string { k, key := v.resolve(key); return k.String(key) }
-
-// Strings returns key as a list; a string value splits at commas.
-func (v *Values) Strings(key string) []string {
-	k, key := v.resolve(key)
-	if s, ok := k.Get(key).(string); ok {
-		if s == "" {
-			return nil
-		}
-		return strings.Split(s, ",")
-	}
-	return k.Strings(key)
-}
-
-// Int returns key as an int, 0 if unset or not a number.
-func (v *Values) Int(key string) int { k, key := v.resolve(key); return k.Int(key) }
-
-// Float64 returns key as a float64, 0 if unset or not a number.
-func (v *Values) Float64(key string) float64 { k, key := v.resolve(key); return k.Float64(key) }
-
-// Bool returns key as a bool, false if unset or not a bool.
-func (v *Values) Bool(key string) bool { k, key := v.resolve(key); return k.Bool(key) }
-
-// Duration returns key as a duration ("5s", or a number of nanoseconds).
-func (v *Values) Duration(key string) time.Duration { k, key := v.resolve(key); return k.Duration(key) }
-
-// Keys returns every key that is set, flattened and sorted.
-func (v *Values) Keys() []string { return v.ko().Keys() }
-
-// Unmarshal decodes the whole section into out, a pointer to a struct,
-// with the rules of typed config (koanf tags, snake_case keys, "5s"
-// durations). Fields the section does not mention keep their values.
-func (v *Values) Unmarshal(out any) error {
-	return decodeInto(out, v.ko().Raw())
-}
-
-func (v *Values) all() map[string]any { return v.ko().All() }
-
-// sectionKoanf builds the merged, untyped view of a service's section.
-func sectionKoanf(srcs []source) *koanf.Koanf {
-	k := koanf.New(".")
-	for _, src := range srcs {
-		for _, key := range slices.Sorted(stdmaps.Keys(src.vals)) {
-			_ = k.Set(key, src.vals[key]) // Set only fails on a nil map
-		}
-	}
-	return k
 }
