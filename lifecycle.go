@@ -103,6 +103,13 @@ func (p *proc) run(ctx context.Context) error {
 	if c := p.o.control; c != nil {
 		c.start(p.adminAddr)
 	}
+	if p.typed != nil {
+		// Secret fields are redacted by the logger itself (redactAttr).
+		p.log.Debug("config", "file", p.configPath, "config", p.snap.cfg)
+	} else {
+		// Untyped values cannot say which are secrets: keys only.
+		p.log.Debug("config", "file", p.configPath, "keys", p.values.Keys())
+	}
 	for _, v := range p.snap.unknownEnv {
 		p.log.Warn("environment variable matches no config key; ignored", "var", v)
 	}
