@@ -89,6 +89,7 @@ func (p *proc) send(state string) {
 // run is the lifecycle: setup, actors, stop.
 func (p *proc) run(ctx context.Context) error {
 	defer p.sockets.closeUnused()
+	defer p.setState("stopped")
 	addr, _ := p.o.lookupEnv("TOIL_ADMIN_ADDR")
 	if p.o.adminAddr != nil {
 		addr = *p.o.adminAddr
@@ -166,7 +167,6 @@ func (p *proc) run(ctx context.Context) error {
 		reloads.Wait()
 	})
 	stopErr := p.stop(ctx, deadline)
-	p.setState("stopped")
 	if err := errors.Join(runErr, drainErr, stopErr); err != nil {
 		p.log.Error("stopped", "err", err)
 		return err

@@ -134,6 +134,9 @@ func Run(ctx context.Context, name string, svc any, opts ...Option) error {
 	}
 	p, err := newProc(name, svc, o)
 	if err != nil {
+		for _, ln := range o.listeners {
+			ln.Close() // ours to close, as WithListener promises
+		}
 		if o.control != nil {
 			o.control.finish(err)
 		}
