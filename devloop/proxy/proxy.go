@@ -417,12 +417,21 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	pr.SetXForwarded()
 }
 
+// stripPrefix removes the route's prefix from p, cleaned first if it has
+// dot segments or doubled slashes, as the route matched it.
 func stripPrefix(p, prefix string) string {
-	rest, ok := strings.CutPrefix(p, prefix)
-	if !ok {
-		return p
+	if strings.Contains(p, "/.") || strings.Contains(p, "//") {
+		clean := path.Clean(p)
+		if strings.HasSuffix(p, "/") && clean != "/" {
+			clean += "/"
+		}
+		p = clean
 	}
-	if rest == "" {
+	rest, ok := strings.CutPrefix(p, prefix)
+	switch {
+	case !ok || (rest != "" && rest[0] != '/'):
+		return p
+	case rest == "":
 		return "/"
 	}
 	return rest
