@@ -210,9 +210,6 @@ func New(root string, opts Options) (*Watcher, error) {
 	if opts.MaxWait <= 0 {
 		opts.MaxWait = DefaultMaxWait
 	}
-	if opts.MaxWait < opts.Debounce {
-		opts.MaxWait = opts.Debounce
-	}
 	if opts.getenv == nil {
 		opts.getenv = os.Getenv
 	}
