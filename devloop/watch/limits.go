@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -41,18 +42,28 @@ func (e *LimitError) Error() string {
 	if e.Current != "" {
 		current = " (now " + e.Current + ")"
 	}
+	// Suggest the usual value, or double the current one if it is
+	// already that high.
+	suggest := func(usual int) int {
+		if n, err := strconv.Atoi(e.Current); err == nil && n >= usual {
+			return 2 * n
+		}
+		return usual
+	}
 	switch e.Sysctl {
 	case "fs.inotify.max_user_watches":
+		n := suggest(suggestedWatches)
 		fmt.Fprintf(&b, "watch %s: the inotify watch limit is reached: toil watches every directory that git does not ignore (%d so far), and %s%s counts the watches of all of this user's programs.\n",
 			e.Path, e.Watched, e.Sysctl, current)
-		fmt.Fprintf(&b, "Raise it:\n    sudo sysctl %s=%d\n", e.Sysctl, suggestedWatches)
-		fmt.Fprintf(&b, "and keep it after a reboot:\n    echo %s=%d | sudo tee /etc/sysctl.d/90-inotify.conf\n", e.Sysctl, suggestedWatches)
+		fmt.Fprintf(&b, "Raise it:\n    sudo sysctl %s=%d\n", e.Sysctl, n)
+		fmt.Fprintf(&b, "and keep it after a reboot:\n    echo %s=%d | sudo tee /etc/sysctl.d/90-inotify.conf\n", e.Sysctl, n)
 		b.WriteString("Or ignore the directories toil need not watch (generated files, data, node_modules) in .gitignore.")
 	default:
+		n := suggest(suggestedInstances)
 		fmt.Fprintf(&b, "watch %s: too many inotify instances: %s%s counts the inotify instances of all of this user's programs (this error also comes when the process is out of file descriptors: ulimit -n).\n",
 			e.Path, e.Sysctl, current)
-		fmt.Fprintf(&b, "Raise it:\n    sudo sysctl %s=%d\n", e.Sysctl, suggestedInstances)
-		fmt.Fprintf(&b, "and keep it after a reboot:\n    echo %s=%d | sudo tee -a /etc/sysctl.d/90-inotify.conf", e.Sysctl, suggestedInstances)
+		fmt.Fprintf(&b, "Raise it:\n    sudo sysctl %s=%d\n", e.Sysctl, n)
+		fmt.Fprintf(&b, "and keep it after a reboot:\n    echo %s=%d | sudo tee -a /etc/sysctl.d/90-inotify.conf", e.Sysctl, n)
 	}
 	return b.String()
 }

@@ -528,6 +528,12 @@ func TestLimitErrorMessage(t *testing.T) {
 		}
 	}
 
+	// A limit already at the usual value: suggest more than it.
+	high := &LimitError{Path: "/src", Sysctl: "fs.inotify.max_user_watches", Current: "1048576", Err: syscall.ENOSPC}
+	if !strings.Contains(high.Error(), "sudo sysctl fs.inotify.max_user_watches=2097152") {
+		t.Errorf("limit already 1048576: message should suggest 2097152:\n%s", high)
+	}
+
 	err = limitError("/src/app", 0, syscall.EACCES)
 	if errors.As(err, &le) || !errors.Is(err, syscall.EACCES) || !strings.Contains(err.Error(), "/src/app") {
 		t.Errorf("EACCES: %v, want a plain wrapped error naming the path", err)
