@@ -9,6 +9,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 )
 
 // stampKind says how a stamp proves its path unchanged.
@@ -56,6 +57,9 @@ func takeStamp(path string, kind stampKind, embed bool) (stamp, error) {
 		}
 	}
 	s.Size, s.MTime, s.Ino = statOf(fi)
+	if racy(s.MTime) {
+		s.MTime = 0
+	}
 	switch s.Kind {
 	case stampFile:
 		s.Sum, err = fileSum(path)
@@ -64,6 +68,15 @@ func takeStamp(path string, kind stampKind, embed bool) (stamp, error) {
 	}
 	return s, err
 }
+
+// racyWindow is how close to now a change must be for a stat to be unable
+// to prove the next one: kernels stamp files from a coarse clock (a few ms)
+// and some filesystems to the second, so a file saved again within the same
+// tick keeps its mtime. Such a stamp records no mtime, and the next check
+// compares content instead: git's "racily clean" index entries.
+const racyWindow = 2 * time.Second
+
+func racy(mtime int64) bool { return time.Since(time.Unix(0, mtime)) < racyWindow }
 
 func statOf(fi fs.FileInfo) (size, mtime int64, ino uint64) {
 	return fi.Size(), fi.ModTime().UnixNano(), inode(fi)
@@ -100,6 +113,9 @@ func (s stamp) check() (ok bool, refreshed stamp) {
 		return false, s
 	}
 	s.Size, s.MTime, s.Ino = size, mtime, ino
+	if racy(mtime) {
+		s.MTime = 0
+	}
 	return true, s
 }
 

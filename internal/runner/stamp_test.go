@@ -28,24 +28,31 @@ func TestStampFile(t *testing.T) {
 	dir := t.TempDir()
 	f := filepath.Join(dir, "world.go")
 	write(t, f, "package hello\n")
+	ago := func(d time.Duration) {
+		t.Helper()
+		at := time.Now().Add(-d)
+		if err := os.Chtimes(f, at, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ago(time.Hour) // saved long ago: its stat can be trusted
 	s := mustStamp(t, f, stampFile)
-
+	if s.MTime == 0 {
+		t.Fatal("an hour-old file got a racy stamp")
+	}
 	if ok, _ := s.check(); !ok {
 		t.Fatal("unchanged file: check = false")
 	}
 
 	// A touch moves the metadata only: still fresh, and the refreshed stamp
 	// records the new time so the next check is a stat again.
-	later := time.Now().Add(time.Hour)
-	if err := os.Chtimes(f, later, later); err != nil {
-		t.Fatal(err)
-	}
+	ago(30 * time.Minute)
 	ok, fresh := s.check()
 	if !ok {
 		t.Fatal("touched file: check = false, want true by content")
 	}
-	if fresh.MTime == s.MTime {
-		t.Error("refreshed stamp kept the old mtime")
+	if fresh.MTime == s.MTime || fresh.MTime == 0 {
+		t.Errorf("refreshed mtime = %d, want the new time (was %d)", fresh.MTime, s.MTime)
 	}
 
 	// Rewritten by rename (as editors save): new inode, same content.
@@ -68,6 +75,30 @@ func TestStampFile(t *testing.T) {
 	}
 	if ok, _ := fresh.check(); ok {
 		t.Error("removed file: check = true")
+	}
+}
+
+// A file saved again in the same clock tick as it was stamped keeps size,
+// mtime and inode: only its content can tell.
+func TestStampRacyFileIsCheckedByContent(t *testing.T) {
+	t.Parallel()
+	f := filepath.Join(t.TempDir(), "world.go")
+	write(t, f, "package hello\n")
+	s := mustStamp(t, f, stampFile)
+	if s.MTime != 0 {
+		t.Fatalf("a file written just now got mtime %d in its stamp, want none", s.MTime)
+	}
+	info, err := os.Stat(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Same size, same inode, and the old mtime put back: a stat sees nothing.
+	write(t, f, "package hellp\n")
+	if err := os.Chtimes(f, info.ModTime(), info.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := s.check(); ok {
+		t.Error("same-tick edit: check = true, want false")
 	}
 }
 
