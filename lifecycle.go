@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -218,7 +217,8 @@ type actor struct {
 }
 
 // actors collects what runs after setup: a function service itself, or the
-// service's Run, its HTTP handler and the mixins' actors.
+// service's Run and the mixins' actors (its HTTP handler is served by its
+// HTTP mixin, implicit or not).
 func (p *proc) actors() ([]actor, error) {
 	if p.fn != nil {
 		return []actor{{Actor{Name: "func", Run: func(ctx context.Context) error { return p.fn(ctx, p.s) }}, "service"}}, nil
@@ -226,19 +226,6 @@ func (p *proc) actors() ([]actor, error) {
 	var out []actor
 	if r, ok := p.svc.(Runner); ok {
 		out = append(out, actor{Actor{Name: "Run", Run: r.Run}, "service"})
-	}
-	var h http.Handler
-	if hp, ok := p.svc.(HandlerProvider); ok {
-		h = hp.Handler()
-	} else if hh, ok := p.svc.(http.Handler); ok {
-		h = hh
-	}
-	if h != nil {
-		a, err := p.httpActor(h)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, actor{a, "service"})
 	}
 	for _, m := range p.mixins {
 		if ma, ok := m.ptr.(MixinActors); ok {

@@ -314,7 +314,7 @@ func (p *proc) bindStruct(b binder) error {
 	if p.ownSchema, err = schemaOf(cfgType, def); err != nil {
 		return usagef("service %s: %v", p.name, err)
 	}
-	p.mixins = findMixins(v.Elem(), "")
+	p.mixins = withImplicitHTTP(b, findMixins(v.Elem(), ""))
 	all := &schema{leaves: append([]leaf(nil), p.ownSchema.leaves...), open: append([]string(nil), p.ownSchema.open...)}
 	for _, m := range p.mixins {
 		if all.allows(m.section) || p.ownSchema.allows(m.section+".x") {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/http"
 	"time"
@@ -53,20 +52,4 @@ func Serve(ctx context.Context, ln net.Listener, srv *http.Server) error {
 		return fmt.Errorf("serve %s: requests still running after %s", ln.Addr(), drain)
 	}
 	return err
-}
-
-// httpActor serves the service's own handler: a struct service that is an
-// http.Handler, or has Handler() http.Handler, is served on its socket.
-func (p *proc) httpActor(h http.Handler) (Actor, error) {
-	ln, err := p.sockets.listen("", "")
-	if err != nil {
-		return Actor{}, fmt.Errorf("serve HTTP: %w", err)
-	}
-	p.log.Info("serving HTTP", "addr", ln.Addr().String())
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(p.log.Handler(), slog.LevelWarn),
-	}
-	return Actor{Name: "http", Run: func(ctx context.Context) error { return Serve(ctx, ln, srv) }}, nil
 }
