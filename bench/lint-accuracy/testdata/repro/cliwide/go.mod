@@ -1,0 +1,3 @@
+module example.com/cliwide
+
+go 1.26
