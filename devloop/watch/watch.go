@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -246,15 +247,45 @@ func New(root string, opts Options) (*Watcher, error) {
 		return nil, limitError(abs, 0, err)
 	}
 	w.ign = newMatcher(abs, opts.Ignore, opts.getenv)
+	var found []string
 	err = w.walk(w.ign, "", w.watchDir, func(rel string, fi fs.FileInfo) {
-		w.files[rel] = w.state(w.abs(rel), fi)
+		w.files[rel] = fileState{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
+		found = append(found, rel)
 	})
 	if err != nil {
 		w.fsw.Close()
 		return nil, err
 	}
+	w.hashAll(found)
 	w.count()
 	return w, nil
+}
+
+// hashAll hashes the files found at start on every core: opening and
+// reading 10,000 files is most of New's time.
+func (w *Watcher) hashAll(rels []string) {
+	sums := make([]fileState, len(rels))
+	workers := min(runtime.GOMAXPROCS(0), 1+len(rels)/64)
+	var wg sync.WaitGroup
+	for i := range workers {
+		buf := w.buf
+		if i > 0 {
+			buf = make([]byte, len(w.buf))
+		}
+		wg.Go(func() {
+			for j := i; j < len(rels); j += workers {
+				st := w.files[rels[j]] // read-only while the workers run
+				if st.size <= maxHashSize {
+					st.sum, st.hashed = hashFile(w.seed, buf, w.abs(rels[j]))
+				}
+				sums[j] = st
+			}
+		})
+	}
+	wg.Wait()
+	for j, rel := range rels {
+		w.files[rel] = sums[j]
+	}
 }
 
 // Events delivers the batches. It is closed when Run returns. A batch
@@ -602,27 +633,29 @@ func (w *Watcher) dropDir(rel string, dirty map[string]bool) {
 }
 
 // hash returns the hash of a file's content.
-func (w *Watcher) hash(abs string) (uint64, bool) {
+func (w *Watcher) hash(abs string) (uint64, bool) { return hashFile(w.seed, w.buf, abs) }
+
+// hashFile hashes a file's content, reading through buf.
+func hashFile(seed maphash.Seed, buf []byte, abs string) (uint64, bool) {
 	f, err := os.Open(abs)
 	if err != nil {
 		return 0, false
 	}
 	defer f.Close()
 	var h maphash.Hash
-	h.SetSeed(w.seed)
-	if _, err := io.CopyBuffer(&h, f, w.buf); err != nil {
-		return 0, false
+	h.SetSeed(seed)
+	// A plain read loop: io.Copy would take *os.File's WriteTo path, which
+	// allocates a buffer per file.
+	for {
+		n, err := f.Read(buf)
+		h.Write(buf[:n])
+		if err == io.EOF {
+			return h.Sum64(), true
+		}
+		if err != nil {
+			return 0, false
+		}
 	}
-	return h.Sum64(), true
-}
-
-// state records a file found by a walk.
-func (w *Watcher) state(abs string, fi fs.FileInfo) fileState {
-	st := fileState{size: fi.Size(), mtime: fi.ModTime().UnixNano()}
-	if st.size <= maxHashSize {
-		st.sum, st.hashed = w.hash(abs)
-	}
-	return st
 }
 
 // kind classifies a path relative to the root.
