@@ -16,7 +16,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,7 +109,7 @@ func Run(t testing.TB, svc any, opts ...Option) *Service {
 		toil.WithControl(s.control),
 		toil.WithStopTimeout(10 * time.Second),
 	}
-	if servesHTTP(svc) {
+	if toil.ServesHTTP(svc) {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
 			t.Fatalf("toiltest: listen for %s: %v", set.name, err)
@@ -132,14 +131,6 @@ func Run(t testing.TB, svc any, opts ...Option) *Service {
 		s.logs.close()
 	})
 	return s
-}
-
-func servesHTTP(svc any) bool {
-	switch svc.(type) {
-	case http.Handler, toil.HandlerProvider:
-		return true
-	}
-	return false
 }
 
 // WaitReady blocks until the service is ready (setup done, READY=1); it
