@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -195,9 +196,9 @@ func (b *backend) markDown() {
 }
 
 // pick chooses a backend of pl for a request: the least loaded, ties broken
-// round-robin, backends that recently refused a connection last, and skip
-// (the one that just failed) only if there is no other.
-func (s *service) pick(pl *pool, skip *backend) *backend {
+// round-robin, backends that recently refused a connection last. It skips
+// the backends already tried for this request while any other is left.
+func (s *service) pick(pl *pool, tried []*backend) *backend {
 	bs := pl.backends
 	switch len(bs) {
 	case 0:
@@ -209,57 +210,88 @@ func (s *service) pick(pl *pool, skip *backend) *backend {
 	var now int64
 	var best *backend
 	bestLoad := int64(-1)
-	for i := range bs {
-		b := bs[(start+i)%len(bs)]
-		if b == skip {
-			continue
-		}
-		load := b.inflight.Load()
-		if until := b.downUntil.Load(); until != 0 {
-			if now == 0 {
-				now = time.Now().UnixNano()
+	for pass := 0; best == nil && pass < 2; pass++ {
+		for i := range bs {
+			b := bs[(start+i)%len(bs)]
+			if pass == 0 && slices.Contains(tried, b) {
+				continue
 			}
-			if now < until {
-				load += 1 << 40
+			load := b.inflight.Load()
+			if until := b.downUntil.Load(); until != 0 {
+				if now == 0 {
+					now = time.Now().UnixNano()
+				}
+				if now < until {
+					load += 1 << 40
+				}
+			}
+			if bestLoad < 0 || load < bestLoad {
+				best, bestLoad = b, load
 			}
 		}
-		if bestLoad < 0 || load < bestLoad {
-			best, bestLoad = b, load
-		}
-	}
-	if best == nil {
-		return skip
 	}
 	return best
 }
 
+// maxAttempts bounds the backends one request is sent to, whatever swaps
+// happen meanwhile.
+const maxAttempts = 8
+
 // errNoBackends is the error when a service's set emptied during a request.
 var errNoBackends = errors.New("no backends")
 
-// roundTrip sends req to a backend of its route's service, and once more to
-// another when the first refused the connection or reset it before any
-// response and the request is safe to send again.
+// roundTrip sends req to a backend of its route's service. When the
+// backend refused the connection, or reset it before any response and the
+// request is safe to send again, it tries another backend of the current
+// set, re-read so a request caught by a swap reaches the new set: each
+// backend once, a lone backend twice. A failure on a backend swapped out
+// meanwhile does not count: the request was only late.
 func (p *Proxy) roundTrip(req *http.Request) (*http.Response, error) {
 	x := req.Context().Value(stateKey{}).(*exchange)
 	s := x.route.svc
-	b := s.pick(s.pool.Load(), nil)
-	if b == nil {
-		return nil, errNoBackends
-	}
 	start := time.Now()
-	res, err := p.try(req, x, b)
-	if err != nil && retryable(req, err) {
-		if next := s.pick(s.pool.Load(), b); next != nil {
+	if req.Body != nil && req.Body != http.NoBody {
+		// The transport closes the body when it fails to connect; the
+		// next backend still needs it. The ReverseProxy closes it when the
+		// request ends.
+		req = req.WithContext(req.Context()) // a shallow copy: ours to change
+		req.Body = keepOpen{req.Body}
+	}
+	var tried [maxAttempts]*backend
+	var errs []error
+	counted := 0
+	for n := 0; n < maxAttempts; n++ {
+		pl := s.pool.Load()
+		if counted > 0 && counted >= max(2, len(pl.backends)) {
+			break
+		}
+		b := s.pick(pl, tried[:n])
+		if b == nil {
+			break
+		}
+		if n > 0 {
 			s.retries.Inc()
-			res, err = p.try(req.Clone(req.Context()), x, next)
+			req = req.Clone(req.Context())
+		}
+		res, err := p.try(req, x, b)
+		if err == nil {
+			s.upstream.Observe(time.Since(start).Seconds())
+			x.upstream = res.StatusCode
+			return res, nil
+		}
+		errs = append(errs, err)
+		tried[n] = b
+		if !b.retired.Load() {
+			counted++
+		}
+		if !retryable(req, err) {
+			break
 		}
 	}
-	if err != nil {
-		return nil, err
+	if len(errs) == 0 {
+		return nil, errNoBackends
 	}
-	s.upstream.Observe(time.Since(start).Seconds())
-	x.upstream = res.StatusCode
-	return res, nil
+	return nil, errors.Join(errs...)
 }
 
 // try sends req to b. On success b stays counted as busy with the request
@@ -305,6 +337,11 @@ func retryable(req *http.Request, err error) bool {
 		// net/http's errServerClosedIdle is not exported.
 		strings.Contains(err.Error(), "server closed idle connection")
 }
+
+// keepOpen is a request body the transport cannot close.
+type keepOpen struct{ io.Reader }
+
+func (keepOpen) Close() error { return nil }
 
 // dialError marks a failure to connect: nothing of the request was sent.
 type dialError struct{ err error }

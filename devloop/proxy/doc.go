@@ -10,11 +10,14 @@
 // already on an old backend finish there, new ones go to the new set, and
 // the request path takes no lock.
 //
-// Nothing is dropped during a swap: a request whose connection is refused
-// goes once to another backend (its body, not yet sent, goes with it), and a
-// GET, HEAD, OPTIONS or TRACE without a body is retried once on a
-// connection reset before any response. Nothing is retried once a
-// response has begun.
+// Nothing is dropped during a swap. A request whose connection is refused
+// goes on to another backend of the current set (its body, not yet sent,
+// goes with it); so does a GET, HEAD, OPTIONS or TRACE without a body whose
+// connection was reset before any response. Each backend is tried once (a
+// lone backend twice); a failure on a backend swapped out meanwhile does not
+// count. Nothing is retried once a backend has seen a request body, nor
+// once a response has begun. A backend that refused a connection is tried
+// last for a second, as nginx's fail_timeout does.
 //
 // Responses stream unbuffered (server-sent events arrive as they are
 // written), WebSocket and other HTTP upgrades pass through, and

@@ -260,11 +260,11 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	defer cut()
 	// handlers counts running requests, hijacked ones included, which
 	// http.Server.Shutdown does not wait for.
-	var handlers sync.WaitGroup
+	var handlers running
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			handlers.Add(1)
-			defer handlers.Done()
+			handlers.enter()
+			defer handlers.leave()
 			p.ServeHTTP(w, r)
 		}),
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -277,7 +277,7 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	select {
 	case err := <-served:
 		cut()
-		handlers.Wait()
+		handlers.wait()
 		return fmt.Errorf("proxy on %s: %w", ln.Addr(), err)
 	case <-ctx.Done():
 	}
@@ -291,9 +291,48 @@ func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	cut() // ends hijacked connections and any handler still streaming
 	<-served
-	handlers.Wait()
+	handlers.wait()
 	p.closeIdle()
 	return nil
+}
+
+// running counts running handlers and lets one wait until none is. Unlike
+// a WaitGroup it allows a late handler to start while the wait is on (a
+// connection the forced close raced with): the wait then covers it too.
+type running struct {
+	n    atomic.Int64
+	mu   sync.Mutex
+	idle chan struct{} // while someone waits: closed when n drops to 0
+}
+
+func (r *running) enter() { r.n.Add(1) }
+
+func (r *running) leave() {
+	if r.n.Add(-1) != 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.idle != nil {
+		close(r.idle)
+		r.idle = nil
+	}
+}
+
+func (r *running) wait() {
+	for {
+		r.mu.Lock()
+		if r.n.Load() == 0 {
+			r.mu.Unlock()
+			return
+		}
+		if r.idle == nil {
+			r.idle = make(chan struct{})
+		}
+		idle := r.idle
+		r.mu.Unlock()
+		<-idle
+	}
 }
 
 // closeIdle closes the idle keep-alive connections to every backend.
