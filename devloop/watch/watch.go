@@ -148,7 +148,7 @@ type Options struct {
 	// or absolute (the layout's config: entries).
 	ConfigFiles []string
 	// LayoutFile is the file reported as [Layout], relative to the root
-	// (default [DefaultLayoutFile]).
+	// or absolute (default [DefaultLayoutFile]).
 	LayoutFile string
 
 	// getenv reads git's environment (HOME, XDG_CONFIG_HOME); tests give
@@ -214,10 +214,13 @@ func New(root string, opts Options) (*Watcher, error) {
 	if opts.getenv == nil {
 		opts.getenv = os.Getenv
 	}
+	if opts.LayoutFile == "" {
+		opts.LayoutFile = DefaultLayoutFile
+	}
 	w := &Watcher{
 		root:   abs,
 		opts:   opts,
-		layout: path.Clean(filepath.ToSlash(opts.LayoutFile)),
+		layout: relTo(abs, opts.LayoutFile),
 		config: map[string]bool{},
 		events: make(chan Batch),
 		seed:   maphash.MakeSeed(),
@@ -225,18 +228,8 @@ func New(root string, opts Options) (*Watcher, error) {
 		dirs:   map[string]bool{},
 		files:  map[string]fileState{},
 	}
-	if opts.LayoutFile == "" {
-		w.layout = DefaultLayoutFile
-	}
 	for _, f := range opts.ConfigFiles {
-		if filepath.IsAbs(f) {
-			r, err := filepath.Rel(abs, f)
-			if err != nil {
-				continue
-			}
-			f = r
-		}
-		w.config[path.Clean(filepath.ToSlash(f))] = true
+		w.config[relTo(abs, f)] = true
 	}
 	for _, ext := range []string{"yaml", "yml", "json", "toml"} {
 		w.config["toil.config."+ext] = true
@@ -307,6 +300,10 @@ func (w *Watcher) Watching() (dirs, files int) {
 // says whether the path is a directory, for patterns ending in '/'. It is
 // safe to call while Run runs.
 func (w *Watcher) Ignored(rel string, isDir bool) bool {
+	rel = path.Clean(rel)
+	if rel == "." {
+		return false // the root is watched, whatever the repository says
+	}
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	return w.ign.ignored(rel, isDir)
@@ -678,6 +675,17 @@ func (w *Watcher) abs(rel string) string {
 		return w.root
 	}
 	return filepath.Join(w.root, filepath.FromSlash(rel))
+}
+
+// relTo turns a path from the options, relative to root or absolute, into
+// the form of Change.Path.
+func relTo(root, p string) string {
+	if filepath.IsAbs(p) {
+		if r, err := filepath.Rel(root, p); err == nil {
+			p = r
+		}
+	}
+	return path.Clean(filepath.ToSlash(p))
 }
 
 // rel turns an event's path into one relative to the root.
