@@ -1,0 +1,71 @@
+package queue
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/ThreeDotsLabs/watermill"
+)
+
+// Metadata keys toil sets on a dead-lettered message, beside the original
+// message's own metadata.
+const (
+	// MetaReason is why the message was dead-lettered: ReasonHandler or
+	// ReasonDecode.
+	MetaReason = "toil_dead_letter_reason"
+	// MetaError is the handler's last error, or why decoding failed.
+	MetaError = "toil_error"
+	// MetaAttempts is how many times the handler was called.
+	MetaAttempts = "toil_attempts"
+	// MetaTopic is the topic the message was consumed from.
+	MetaTopic = "toil_topic"
+	// MetaGroup is the consumer group that gave up on it.
+	MetaGroup = "toil_group"
+	// MetaService is the service (and worker) that gave up on it.
+	MetaService = "toil_service"
+)
+
+// The reasons a message is dead-lettered (MetaReason).
+const (
+	ReasonHandler = "handler" // the handler failed MaxAttempts times
+	ReasonDecode  = "decode"  // the payload (or the backend's envelope) could not be decoded
+)
+
+// metaUndecodable marks a message whose backend envelope could not be read
+// (a foreign producer's stream entry, a malformed header): the backends
+// never drop such a message but hand it over with this reason, so it is
+// dead-lettered like a payload the codec rejects.
+const metaUndecodable = "toil_undecodable"
+
+// Message describes the message being handled. OnMessage's ctx carries it;
+// read it with [MessageFrom].
+type Message struct {
+	ID       string            // the message's id, kept across retries and into the dead-letter topic
+	Topic    string            // where it was consumed from
+	Attempt  int               // 1 for the first call of the handler, 2 for the first retry, ...
+	Metadata map[string]string // headers set by the publisher (and MetaReason etc. on dead letters)
+	Payload  []byte            // the encoded value, as it came
+}
+
+type messageKey struct{}
+
+// MessageFrom returns the message a handler's ctx is for, or nil outside
+// a handler.
+func MessageFrom(ctx context.Context) *Message {
+	m, _ := ctx.Value(messageKey{}).(*Message)
+	return m
+}
+
+func withMessage(ctx context.Context, m *Message) context.Context {
+	return context.WithValue(ctx, messageKey{}, m)
+}
+
+// wmLogger sends watermill's logging to the service's logger, one level
+// down: watermill logs every message at Info, which is toil's Debug.
+func wmLogger(log *slog.Logger) watermill.LoggerAdapter {
+	return watermill.NewSlogLoggerWithLevelMapping(log, map[slog.Level]slog.Level{
+		slog.LevelInfo:       slog.LevelDebug,
+		slog.LevelDebug:      slog.LevelDebug - 4,
+		watermill.LevelTrace: slog.LevelDebug - 8,
+	})
+}
