@@ -99,6 +99,7 @@ func (p *Proxy) serviceLocked(name string) *service {
 // previous set (same ID and Addr) keeps its connections. An empty set
 // leaves the service with nothing to serve it (a 502 or 503 page).
 func (p *Proxy) SetBackends(service string, backends []Backend) error {
+	backends = slices.Clone(backends) // IDs are defaulted below; the caller's slice stays as it was
 	ids := map[string]bool{}
 	for i := range backends {
 		b := &backends[i]

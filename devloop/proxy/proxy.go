@@ -385,6 +385,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(StaleHeader, m.stale)
 	}
 	if len(rt.svc.pool.Load().backends) == 0 {
+		x.err = errNoBackends
 		p.unavailable(x, r, rt.svc, m, nil)
 		return
 	}
@@ -507,7 +508,7 @@ func (x *exchange) Write(b []byte) (int, error) {
 
 // WriteHeader implements http.ResponseWriter.
 func (x *exchange) WriteHeader(code int) {
-	if x.status == 0 && code >= 200 {
+	if code >= 200 && x.status == 0 { // 1xx come from the transport's goroutine; leave status alone
 		x.status = code
 	}
 	x.ResponseWriter.WriteHeader(code)
