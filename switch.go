@@ -225,6 +225,21 @@ func (s *Switches) Set(name string, sw Switch) {
 	s.replace(defs)
 }
 
+// Replace swaps in defs as the whole set, dropping the switches it does not name: the
+// programmatic reload for a store that holds every switch, such as a Redis hash. Those waiting
+// on Changed are woken. A file's next reload replaces it in turn, so a set is fed by one store.
+func (s *Switches) Replace(defs map[string]Switch) {
+	own := make(map[string]Switch, len(defs))
+	for name, sw := range defs {
+		sw.Allow = slices.Clone(sw.Allow)
+		sw.Deny = slices.Clone(sw.Deny)
+		own[name] = sw
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.replace(own)
+}
+
 // defs returns a copy of the definitions in the snapshot.
 func (set *switchSet) defs() map[string]Switch {
 	defs := make(map[string]Switch, len(set.rules)+1)

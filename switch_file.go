@@ -131,6 +131,33 @@ func (s *Switches) Watch(ctx context.Context, onErr func(error)) error {
 	}
 }
 
+// ParseSwitch reads one switch's definition written as in a switches file: on, off, or a
+// mapping of its fields, in YAML or JSON ({"percent": 10, "allow": ["user:42"]}). It is for
+// stores that keep one value per switch, such as a Redis hash. Errors name the switch and say
+// what is allowed.
+func ParseSwitch(name string, value []byte) (Switch, error) {
+	if err := checkSwitchName(name); err != nil {
+		return Switch{}, err
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(value, &doc); err != nil {
+		return Switch{}, fmt.Errorf("switch %q: %s (write on, off, or a mapping of %s)", name, strings.TrimPrefix(err.Error(), "yaml: "), switchFileFields)
+	}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		return Switch{}, fmt.Errorf("switch %q is empty; write on, off, or a mapping of %s", name, switchFileFields)
+	}
+	sw, err := parseSwitch(name, switchDeref(doc.Content[0]))
+	if err != nil {
+		// parseSwitch starts its errors with a line number, which a one-value store has no use for.
+		msg := err.Error()
+		if _, rest, ok := strings.Cut(msg, ": "); ok {
+			msg = rest
+		}
+		return Switch{}, errors.New(msg)
+	}
+	return sw, nil
+}
+
 // parseSwitches reads a switches file. Errors read "path:line: what is wrong; what is allowed".
 func parseSwitches(path string, data []byte) (map[string]Switch, error) {
 	var doc yaml.Node
