@@ -100,6 +100,10 @@ func (e *engine) checkUnit(u unit, contents map[string][]byte, m module) (findin
 		perr.Sort()
 		return nil, &syntaxError{list: perr}
 	}
+	if e.filter != nil && !e.filter.keep(u.importPath, u.files, files) {
+		return nil, nil // nothing a rule could report: skip type-checking
+	}
+	e.checked.Add(1)
 
 	info := &types.Info{
 		Types:        map[ast.Expr]types.TypeAndValue{},

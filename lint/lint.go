@@ -25,6 +25,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/tools/go/analysis"
 
@@ -127,6 +128,10 @@ type Result struct {
 	ChangedFiles []string
 	// ChangedMode reports whether a changed-lines mode was used.
 	ChangedMode bool
+
+	// checked counts the units that were type-checked and analysed; the
+	// prefilter found nothing to report in the others.
+	checked int
 }
 
 // ErrNoPackages is returned when the patterns select no Go package.
@@ -137,6 +142,8 @@ type engine struct {
 	fset      *token.FileSet
 	sizes     types.Sizes
 	analyzers []*analysis.Analyzer
+	filter    *prefilter // nil: analyse every unit
+	checked   atomic.Int64
 	ctxt      contextBuilder
 
 	mu     sync.Mutex
@@ -147,6 +154,12 @@ type engine struct {
 // (bad configuration, no packages); packages that fail to load are in
 // Result.Errors and do not stop the others.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
+	return run(ctx, cfg, true)
+}
+
+// run is Run, with the prefilter optional so that tests can show that it
+// changes no finding.
+func run(ctx context.Context, cfg Config, prefiltered bool) (*Result, error) {
 	dir := cfg.Dir
 	if dir == "" {
 		wd, err := os.Getwd()
@@ -247,10 +260,14 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		ctxt:      contextBuilder{tags: append(goflagsTags(), cfg.BuildTags...)},
 		linted:    map[string][]byte{},
 	}
+	if prefiltered {
+		e.filter = newPrefilter(as)
+	}
 	findings, err := e.lintDirs(ctx, cfg.Jobs, fsys, mods, dirs, explicit, res)
 	if err != nil {
 		return nil, err
 	}
+	res.checked = int(e.checked.Load())
 	if changes != nil {
 		findings = slices.DeleteFunc(findings, func(f Finding) bool {
 			return !changes[f.Pos.Filename][f.Pos.Line]

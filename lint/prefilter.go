@@ -1,0 +1,326 @@
+package lint
+
+import (
+	"flag"
+	"go/ast"
+	"slices"
+	"strconv"
+	"strings"
+
+	"golang.org/x/tools/go/analysis"
+
+	"github.com/toilhq/toil/analyzers"
+	"github.com/toilhq/toil/lint/stubs"
+)
+
+// prefilter tells, from a unit's syntax alone, that no analyzer can report
+// anything in it, so that the unit need not be type-checked or analysed:
+// most packages of a real module never call a print, dump or debugger
+// function, and type-checking them was most of toil lint's time.
+//
+// It keeps a unit when one of its files that a running rule looks at
+// (generated files never; _test.go files and command packages only for the
+// rules that report there) has
+//
+//   - a call whose callee is a bare or selected name (through parentheses
+//     and generic instantiation) that the rule matches, and an import through
+//     which that callee can resolve: for a function, the file's own import of
+//     its package (qualified or dot); for a method, any file's import of a
+//     stubbed package whose stubs lead to the receiver's package, since
+//     nothing else has types in toil lint;
+//   - a call named print or println, for builtinprint;
+//   - an import of a dump library, for dumpimport;
+//   - a comment that may be a directive the directives checker reports.
+//
+// Every finding is reported at one of these: the rules match calls by the
+// *types.Func they resolve to, whose name is the identifier written in the
+// call, and report imports and directive comments as such. So a dropped
+// unit provably has no finding; TestPrefilterDropsNoFinding checks it on
+// every analyzer's testdata and on the benchmark module.
+type prefilter struct {
+	// gates lists, per called name, how a call of it can be a finding.
+	gates map[string][]gate
+	// scopes says where each running rule reports.
+	scopes map[string]scope
+	// dumpImports are the dump libraries, when dumpimport runs.
+	dumpImports []string
+	// directives is set when the directives checker runs.
+	directives bool
+	// ruleNames are the names a directive can give, lower-case.
+	ruleNames []string
+}
+
+// gate is one way a call of a name can be a finding of rule: the calling
+// file (for a function) or any file of the unit (for a method) imports path.
+type gate struct {
+	rule   string
+	path   string // "" for builtins: no import needed
+	method bool
+}
+
+// scope is where a rule reports.
+type scope struct {
+	tests    bool // in _test.go files
+	commands bool // in packages named main or cmd, or with a cmd path element
+}
+
+// builtinPrints are the builtins builtinprint reports; they are not in the
+// targets table, which lists package members.
+var builtinPrints = []string{"print", "println"}
+
+// scopes mirror the analyzers' exemptions: the rules that skip _test.go
+// files and return early in command packages. Anything else, or a rule with
+// a flag the prefilter does not know, reports everywhere.
+var libraryOnly = map[string]bool{
+	"fmtprint": true, "debugstack": true, "stdoutwrite": true, "logdebug": true, "dumpimport": true,
+}
+
+// newPrefilter builds the prefilter for the analyzers to run, or returns
+// nil when one of them is not a toil rule (its findings cannot be
+// predicted, so every unit is analysed).
+func newPrefilter(as []*analysis.Analyzer) *prefilter {
+	p := &prefilter{gates: map[string][]gate{}, scopes: map[string]scope{}}
+	rules := map[string]bool{}
+	for _, r := range analyzers.Rules() {
+		rules[r.Name] = true
+		p.ruleNames = append(p.ruleNames, r.Name)
+	}
+	for _, a := range as {
+		switch {
+		case a.Name == analyzers.DirectivesName:
+			p.directives = true
+		case rules[a.Name]:
+			p.scopes[a.Name] = scopeOf(a)
+		default:
+			return nil
+		}
+	}
+	if _, ok := p.scopes["builtinprint"]; ok {
+		for _, name := range builtinPrints {
+			p.gates[name] = append(p.gates[name], gate{rule: "builtinprint"})
+		}
+	}
+	if _, ok := p.scopes["dumpimport"]; ok {
+		p.dumpImports = analyzers.DumpLibraries()
+	}
+	reach := stubReach()
+	for _, t := range analyzers.Targets() {
+		if _, ok := p.scopes[t.Rule]; !ok || t.Never {
+			continue
+		}
+		if t.Recv == "" {
+			p.addGate(t.Name, gate{rule: t.Rule, path: t.Path})
+			continue
+		}
+		// A method of a package without a stub resolves nowhere: reach
+		// has no entry for it.
+		for _, path := range reach[t.Path] {
+			p.addGate(t.Name, gate{rule: t.Rule, path: path, method: true})
+		}
+	}
+	return p
+}
+
+func (p *prefilter) addGate(name string, g gate) {
+	if !slices.Contains(p.gates[name], g) {
+		p.gates[name] = append(p.gates[name], g)
+	}
+}
+
+// scopeOf returns where rule analyzer a reports, given its flags:
+// -dumpcall.tests makes dumpcall report in tests; -cmdpatterns only adds
+// exemptions; any other flag could widen the rule, so it reports everywhere.
+func scopeOf(a *analysis.Analyzer) scope {
+	s := scope{tests: true, commands: true}
+	if libraryOnly[a.Name] {
+		s = scope{}
+	}
+	if a.Name == "dumpcall" {
+		s.tests = false
+	}
+	a.Flags.VisitAll(func(f *flag.Flag) {
+		switch {
+		case f.Name == "cmdpatterns":
+		case f.Name == "tests" && a.Name == "dumpcall":
+			if f.Value.String() == "true" {
+				s.tests = true
+			}
+		default:
+			s = scope{tests: true, commands: true}
+		}
+	})
+	return s
+}
+
+// stubReach maps each stubbed package to the stubbed packages whose types
+// can reach it: itself and every stub importing it, directly or not.
+func stubReach() map[string][]string {
+	reach := map[string][]string{}
+	for _, from := range stubs.Paths() {
+		seen := map[string]bool{}
+		var walk func(path string)
+		walk = func(path string) {
+			if seen[path] {
+				return
+			}
+			seen[path] = true
+			reach[path] = append(reach[path], from)
+			dep, err := (stubs.Importer{}).Import(path)
+			if err != nil {
+				// A broken stub fails every type-check alike; reaching every
+				// stub from it keeps the prefilter conservative.
+				for _, to := range stubs.Paths() {
+					if !seen[to] {
+						seen[to] = true
+						reach[to] = append(reach[to], from)
+					}
+				}
+				return
+			}
+			for _, imp := range dep.Imports() {
+				walk(imp.Path())
+			}
+		}
+		walk(from)
+	}
+	return reach
+}
+
+// keep reports whether the unit importPath, made of files (parsed from
+// names, in order), may have a finding.
+func (p *prefilter) keep(importPath string, names []string, files []*ast.File) bool {
+	command := false
+	if len(files) > 0 {
+		pkg := files[0].Name.Name
+		command = pkg == "main" || pkg == "cmd" || slices.Contains(strings.Split(importPath, "/"), "cmd")
+	}
+	// Methods are reached through values whose types any file may import.
+	unitImports := map[string]bool{}
+	fileImports := make([]map[string]bool, len(files))
+	for i, f := range files {
+		fileImports[i] = map[string]bool{}
+		for _, spec := range f.Imports {
+			path, err := strconv.Unquote(spec.Path.Value)
+			if err != nil {
+				return true // not for the prefilter to judge
+			}
+			unitImports[path] = true
+			fileImports[i][path] = true
+		}
+	}
+	for i, f := range files {
+		if generated(f) {
+			continue // every rule and the directives checker skip them
+		}
+		test := strings.HasSuffix(names[i], "_test.go")
+		if p.directives && p.hasDirectiveComment(f) {
+			return true
+		}
+		if len(p.dumpImports) > 0 && !test && p.in("dumpimport", test, command) {
+			for path := range fileImports[i] {
+				if slices.Contains(p.dumpImports, path) {
+					return true
+				}
+			}
+		}
+		candidate := func(name string) bool {
+			for _, g := range p.gates[name] {
+				if !p.in(g.rule, test, command) {
+					continue
+				}
+				if g.path == "" || (g.method && unitImports[g.path]) || (!g.method && fileImports[i][g.path]) {
+					return true
+				}
+			}
+			return false
+		}
+		if callsName(f, candidate) {
+			return true
+		}
+	}
+	return false
+}
+
+// in reports whether rule runs and reports in a file of this kind.
+func (p *prefilter) in(rule string, test, command bool) bool {
+	s, ok := p.scopes[rule]
+	return ok && (!test || s.tests) && (!command || s.commands)
+}
+
+// generated mirrors the rules' test for files to skip: a "Code generated
+// ... DO NOT EDIT." header, unless cmd/cgo wrote it (the engine never sees
+// cgo's output, but the rules make that exception).
+func generated(f *ast.File) bool {
+	if !ast.IsGenerated(f) {
+		return false
+	}
+	for _, g := range f.Comments {
+		if g.Pos() >= f.Package {
+			break
+		}
+		for _, c := range g.List {
+			if strings.Contains(c.Text, "cmd/cgo") {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// hasDirectiveComment reports whether f has a comment that may be a
+// directive the directives checker reports: any //toil: comment, spaced
+// near-misses included, and the //nolint comments naming one of toil's rules
+// (nolint names are case-insensitive). A //nolint for other linters, or a
+// bare one, is golangci-lint's business and never reported; it only
+// suppresses, and there is nothing to suppress without a candidate call.
+// This is a looser test than the directive parser's.
+func (p *prefilter) hasDirectiveComment(f *ast.File) bool {
+	for _, g := range f.Comments {
+		for _, c := range g.List {
+			if strings.Contains(c.Text, "toil:") {
+				return true
+			}
+			if !strings.Contains(c.Text, "nolint") {
+				continue
+			}
+			lower := strings.ToLower(c.Text)
+			for _, r := range p.ruleNames {
+				if strings.Contains(lower, r) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// callsName reports whether f has a call whose callee is named so that
+// candidate accepts it: f(...), x.f(...), f[T](...), (x.f)(...), the forms
+// go/types resolves a callee from.
+func callsName(f *ast.File, candidate func(name string) bool) bool {
+	found := false
+	ast.Inspect(f, func(n ast.Node) bool {
+		if found {
+			return false
+		}
+		call, ok := n.(*ast.CallExpr)
+		if !ok {
+			return true
+		}
+		fun := ast.Unparen(call.Fun)
+		switch x := fun.(type) {
+		case *ast.IndexExpr:
+			fun = ast.Unparen(x.X)
+		case *ast.IndexListExpr:
+			fun = ast.Unparen(x.X)
+		}
+		switch x := fun.(type) {
+		case *ast.Ident:
+			found = candidate(x.Name)
+		case *ast.SelectorExpr:
+			found = candidate(x.Sel.Name)
+		}
+		return !found
+	})
+	return found
+}

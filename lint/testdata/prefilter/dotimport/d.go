@@ -1,0 +1,5 @@
+package dotimport
+
+import . "fmt"
+
+func Hello() { Println("hello") }

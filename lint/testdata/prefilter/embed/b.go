@@ -1,0 +1,5 @@
+package embed
+
+func Show(t T, v any) {
+	t.Dump(v)
+}

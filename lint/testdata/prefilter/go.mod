@@ -1,0 +1,3 @@
+module example.com/prefilter
+
+go 1.22

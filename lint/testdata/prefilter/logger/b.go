@@ -1,0 +1,3 @@
+package logger
+
+func Hello() { L.Print("DEBUG: here") }

@@ -1,0 +1,5 @@
+package parens
+
+import "fmt"
+
+func Hello() { (fmt.Printf)("%d\n", 1) }
