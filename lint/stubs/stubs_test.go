@@ -5,6 +5,8 @@ import (
 	"go/types"
 	"strings"
 	"testing"
+
+	"github.com/toilhq/toil/analyzers"
 )
 
 // TestStdStubsHaveRealSignatures compares every object the standard-library
@@ -104,4 +106,67 @@ func TestEveryStubTypeChecks(t *testing.T) {
 	if _, err := (Importer{}).Import("github.com/some/dep"); err == nil {
 		t.Error("an unstubbed import must fail, so that go/types fakes it")
 	}
+}
+
+// TestStubsDeclareEveryTarget checks the stubs against the analyzers'
+// targets table: every function and method a rule matches (flagged, writer
+// forms and never-flagged alike) is declared in its package's stub, methods
+// on the named receiver itself, writer arguments as io.Writer. A target
+// missing from the stubs would silently never match under toil lint.
+func TestStubsDeclareEveryTarget(t *testing.T) {
+	t.Parallel()
+	for _, tg := range analyzers.Targets() {
+		name := tg.Path + "." + tg.Name
+		if tg.Recv != "" {
+			name = tg.Path + "." + tg.Recv + "." + tg.Name
+		}
+		pkg, err := Importer{}.Import(tg.Path)
+		if err != nil {
+			t.Errorf("%s: no stub: %v", name, err)
+			continue
+		}
+		var fn *types.Func
+		if tg.Recv == "" {
+			fn, _ = pkg.Scope().Lookup(tg.Name).(*types.Func)
+		} else {
+			tn, ok := pkg.Scope().Lookup(tg.Recv).(*types.TypeName)
+			if !ok {
+				t.Errorf("%s: the stub declares no type %s", name, tg.Recv)
+				continue
+			}
+			obj, _, _ := types.LookupFieldOrMethod(types.NewPointer(tn.Type()), true, pkg, tg.Name)
+			fn, _ = obj.(*types.Func)
+			if fn != nil && recvName(fn) != tg.Recv {
+				t.Errorf("%s: declared on %s, not on %s", name, recvName(fn), tg.Recv)
+			}
+		}
+		if fn == nil {
+			t.Errorf("%s: not declared in the stub", name)
+			continue
+		}
+		params := fn.Signature().Params()
+		if tg.Writer >= 0 {
+			if tg.Writer >= params.Len() || typeString(params.At(tg.Writer).Type()) != "io.Writer" {
+				t.Errorf("%s: argument %d is not an io.Writer: %s", name, tg.Writer, fn.Signature())
+			}
+		}
+		if tg.StdioRecv && (tg.Path != "os" || tg.Recv != "File") {
+			t.Errorf("%s: only *os.File methods can be called on os.Stdout", name)
+		}
+	}
+}
+
+func recvName(fn *types.Func) string {
+	recv := fn.Signature().Recv()
+	if recv == nil {
+		return ""
+	}
+	rt := recv.Type()
+	if p, ok := rt.(*types.Pointer); ok {
+		rt = p.Elem()
+	}
+	if n, ok := types.Unalias(rt).(*types.Named); ok {
+		return n.Obj().Name()
+	}
+	return ""
 }
