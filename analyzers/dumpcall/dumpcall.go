@@ -49,7 +49,7 @@ func run(pass *analysis.Pass, cfg *config) (any, error) {
 		if command && ppPaths[key.Path] {
 			return // pp is a CLI's pretty printer as often as a debug aid
 		}
-		if rule.InExample(cur, f.Test) {
+		if rule.InExample(cur) {
 			return // an example's output is checked against its // Output:
 		}
 		p.ReportCall(f.Syntax, cur, rule.CalleeName(key)+" call dumps to "+dest(pass, call, key)+": debug leftover; delete it, or keep the text with a string-returning form", true)

@@ -18,10 +18,31 @@
 //     whose import path matches the -fmtprint.cmdpatterns flag (toil.yaml:
 //     lint.command-patterns), comma-separated patterns where "..." matches
 //     any string and "*" one path element;
-//   - _test.go files, and Example functions (their output is the test);
+//   - _test.go files;
+//   - godoc Example functions in any file (func Example..., no receiver,
+//     parameters or results): their output is the point;
 //   - the then-branch of an if whose condition names something like debug,
 //     verbose or trace (if cfg.Verbose { fmt.Println(...) });
+//   - a function that ends the process: its last statement is os.Exit or
+//     log.Fatal* and it has no return, so every print in it is on the way
+//     out (a usage or version printer, PrintVersionAndExit). Exiting in one
+//     branch (if err != nil { fmt.Println(err); os.Exit(1) }) does not
+//     count: that print is reported;
+//   - a print wrapper: a call that is the whole result of a return and
+//     prints the function's own parameters or receiver (return
+//     fmt.Println(a...));
+//   - a prompt: a print in a function that reads the terminal, by calling
+//     fmt.Scan, Scanf or Scanln or golang.org/x/term.ReadPassword, or by
+//     passing os.Stdin or syscall.Stdin to a call
+//     (bufio.NewReader(os.Stdin)); storing os.Stdin in a field is not
+//     reading it;
 //   - generated files.
+//
+// These exemptions look at the innermost function around the print and
+// resolve what they match through types or the file's imports. A print
+// that is deliberate but fits none of them (a library package that is
+// really a program, like fzf's src) is configured as a command package,
+// or suppressed with a directive that says why.
 //
 // Calls through a function value (f := fmt.Println; f()) are not reported:
 // only direct calls are unambiguous. fmt.Fprint* and fmt.Sprint* are never

@@ -13,8 +13,8 @@
 // os.Stdout, are never reported.
 //
 // Exempt as for fmtprint: command packages (see -stdoutwrite.cmdpatterns),
-// _test.go files, Example functions, debug-gated if branches and generated
-// files. There is no suggested fix: the right writer is a design decision.
+// _test.go files, Example functions, debug-gated if branches, functions
+// that end the process, print wrappers, prompts and generated files. There is no suggested fix: the right writer is a design decision.
 //
 // Suppress with //toil:ignore stdoutwrite REASON, //toil:file-ignore
 // stdoutwrite REASON or //nolint:stdoutwrite // REASON.

@@ -36,8 +36,8 @@ func run(pass *analysis.Pass, patterns *rule.Patterns) (any, error) {
 			return
 		}
 		t, key, ok := rule.Matches(pass.TypesInfo, call, targets.StdoutWrite)
-		if !ok || rule.DebugGated(cur) {
-			return
+		if !ok || rule.DebugGated(cur) || rule.Deliberate(pass.TypesInfo, cur) {
+			return // output a user switches on, or that the code around it shows is meant
 		}
 		var msg string
 		if t.How == targets.StdioRecv {

@@ -134,20 +134,6 @@ func isMajorVersion(s string) bool {
 	return strings.HasPrefix(s, "v") && err == nil && n >= 2
 }
 
-// InExample reports whether cur is inside a godoc example: a function
-// without receiver named Example or Example... in a _test.go file. Examples
-// print on purpose: the go tool compares their stdout with // Output:.
-func InExample(cur inspector.Cursor, test bool) bool {
-	if !test {
-		return false
-	}
-	for fd := range cur.Enclosing((*ast.FuncDecl)(nil)) {
-		decl := fd.Node().(*ast.FuncDecl)
-		return decl.Recv == nil && strings.HasPrefix(decl.Name.Name, "Example")
-	}
-	return false
-}
-
 var debugWord = regexp.MustCompile(`(?i)debug|verbose|trace`)
 
 // DebugGated reports whether cur is in the body of an if statement whose

@@ -106,3 +106,14 @@ func shadow(v state) {
 	spew := struct{ Dump func(...any) }{Dump: func(...any) {}}
 	spew.Dump(v)
 }
+
+// ExampleState is a godoc example kept in a non-test file: its dump is its
+// output.
+func ExampleState() {
+	spew.Dump(state{n: 1})
+}
+
+// ExampleDumpState takes a parameter: not an example.
+func ExampleDumpState(v state) {
+	spew.Dump(v) // want `spew.Dump call dumps to stdout`
+}

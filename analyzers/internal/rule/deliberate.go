@@ -1,0 +1,269 @@
+package rule
+
+import (
+	"go/ast"
+	"go/types"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/tools/go/ast/inspector"
+)
+
+// Deliberate reports whether the output call at cur is, by the shape of the
+// code around it, output its author meant: it is in a godoc example
+// (InExample), in a function that ends the process (InExitPath), forwarded
+// as a print wrapper's own result (Forwarded), or in a function that reads
+// the terminal (InPrompt). Each test resolves what it matches through the
+// type information or the file's import table, never by text alone.
+func Deliberate(info *types.Info, cur inspector.Cursor) bool {
+	return InExample(cur) || InExitPath(info, cur) || Forwarded(info, cur) || InPrompt(info, cur)
+}
+
+// InExample reports whether cur is inside a godoc example: a function
+// without receiver, parameters, results or type parameters, named Example
+// or Example followed by anything but a lower-case letter (the go tool's
+// rule: Example, ExampleF, ExampleT_M, Example_suffix). Examples print on
+// purpose: the go tool compares their stdout with // Output:. Some modules
+// keep them in non-test files too (go-redis's example_hooks.go), where they
+// are documentation, not a library's code path.
+func InExample(cur inspector.Cursor) bool {
+	for fd := range cur.Enclosing((*ast.FuncDecl)(nil)) {
+		decl := fd.Node().(*ast.FuncDecl)
+		return decl.Recv == nil && decl.Type.TypeParams == nil &&
+			decl.Type.Params.NumFields() == 0 && decl.Type.Results.NumFields() == 0 &&
+			isExampleName(decl.Name.Name)
+	}
+	return false
+}
+
+func isExampleName(name string) bool {
+	rest, ok := strings.CutPrefix(name, "Example")
+	if !ok {
+		return false
+	}
+	if rest == "" {
+		return true
+	}
+	r, _ := utf8.DecodeRuneInString(rest)
+	return !unicode.IsLower(r)
+}
+
+// InExitPath reports whether cur is in the body of a function that ends the
+// process: its last statement calls os.Exit or log.Fatal* and it has no
+// return statement, so every path through it ends there. Such a function is
+// a command's usage, help or version printer that happens to live in a
+// library package (nats-server's PrintServerAndExit); its output is the
+// point. A function that exits only in one branch (if err != nil {
+// fmt.Println(err); os.Exit(1) }) does not qualify: that is a library
+// killing its caller, and the print is still reported. The function is the
+// innermost one: a closure inside a dying function may run anywhere.
+func InExitPath(info *types.Info, cur inspector.Cursor) bool {
+	_, body, ok := enclosingFunc(cur)
+	if !ok || body == nil || len(body.List) == 0 {
+		return false
+	}
+	last, ok := body.List[len(body.List)-1].(*ast.ExprStmt)
+	if !ok {
+		return false
+	}
+	call, ok := ast.Unparen(last.X).(*ast.CallExpr)
+	if !ok || !exits(info, call) {
+		return false
+	}
+	returns := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		switch n.(type) {
+		case *ast.FuncLit:
+			return false // its returns leave the closure, not the function
+		case *ast.ReturnStmt:
+			returns = true
+		}
+		return !returns
+	})
+	return !returns
+}
+
+// exits reports whether call is os.Exit, log.Fatal, log.Fatalf or
+// log.Fatalln, or one of the Fatal methods of *log.Logger: the calls that
+// end the process.
+func exits(info *types.Info, call *ast.CallExpr) bool {
+	key, ok := Callee(info, call)
+	if !ok {
+		return false
+	}
+	switch key.Path {
+	case "os":
+		return key.Recv == "" && key.Name == "Exit"
+	case "log":
+		return (key.Recv == "" || key.Recv == "Logger") &&
+			(key.Name == "Fatal" || key.Name == "Fatalf" || key.Name == "Fatalln")
+	}
+	return false
+}
+
+// Forwarded reports whether the call at cur is the whole result of a
+// return statement and prints something the function was given (one of
+// its parameters or its receiver): return fmt.Println(a...). That is a
+// print wrapper (go-spew's Println, testify's copy of it), whose contract
+// is to print. A print returned without any of the function's inputs
+// (return fmt.Println("here")) is not forwarding anything, and is reported.
+func Forwarded(info *types.Info, cur inspector.Cursor) bool {
+	call, ok := cur.Node().(*ast.CallExpr)
+	if !ok {
+		return false
+	}
+	parent := cur.Parent()
+	for {
+		if _, ok := parent.Node().(*ast.ParenExpr); !ok {
+			break
+		}
+		parent = parent.Parent()
+	}
+	ret, ok := parent.Node().(*ast.ReturnStmt)
+	if !ok || len(ret.Results) != 1 || ast.Unparen(ret.Results[0]) != call {
+		return false
+	}
+	fn, _, ok := enclosingFunc(cur)
+	if !ok {
+		return false
+	}
+	inputs := map[types.Object]bool{}
+	for _, fields := range []*ast.FieldList{fn.recv, fn.typ.Params} {
+		if fields == nil {
+			continue
+		}
+		for _, field := range fields.List {
+			for _, name := range field.Names {
+				if obj := info.Defs[name]; obj != nil {
+					inputs[obj] = true
+				}
+			}
+		}
+	}
+	used := false
+	for _, arg := range call.Args {
+		ast.Inspect(arg, func(n ast.Node) bool {
+			if id, ok := n.(*ast.Ident); ok && inputs[info.Uses[id]] {
+				used = true
+			}
+			return !used
+		})
+	}
+	return used
+}
+
+// InPrompt reports whether cur is in a function that reads the terminal:
+// it calls fmt.Scan, Scanf or Scanln, or ReadPassword of golang.org/x/term
+// (or its old home golang.org/x/crypto/ssh/terminal), or hands standard
+// input to a call (bufio.NewReader(os.Stdin), os.Stdin.Read,
+// term.ReadPassword(int(syscall.Stdin))). A prompt must reach the terminal
+// the answer is read from (helm's passphrase prompt), so it is not a
+// leftover. Storing os.Stdin (cmd.Stdin = os.Stdin) is not reading it.
+// Nested closures count as part of the function; the function is the
+// innermost one around cur.
+func InPrompt(info *types.Info, cur inspector.Cursor) bool {
+	_, body, ok := enclosingFunc(cur)
+	if !ok || body == nil {
+		return false
+	}
+	reads := false
+	ast.Inspect(body, func(n ast.Node) bool {
+		call, ok := n.(*ast.CallExpr)
+		if !ok || reads {
+			return !reads
+		}
+		if path, name, ok := pkgMember(info, call.Fun); ok && readsTerminal(path, name) {
+			reads = true
+			return false
+		}
+		operands := call.Args
+		if sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr); ok {
+			operands = append([]ast.Expr{sel.X}, operands...)
+		}
+		for _, e := range operands {
+			ast.Inspect(e, func(n ast.Node) bool {
+				if e, ok := n.(ast.Expr); ok && isStdin(info, e) {
+					reads = true
+				}
+				return !reads
+			})
+		}
+		return !reads
+	})
+	return reads
+}
+
+// readsTerminal reports whether the package-level function path.name reads
+// from the terminal.
+func readsTerminal(path, name string) bool {
+	switch path {
+	case "fmt":
+		return name == "Scan" || name == "Scanf" || name == "Scanln"
+	case "golang.org/x/term", "golang.org/x/crypto/ssh/terminal":
+		return name == "ReadPassword"
+	}
+	return false
+}
+
+// isStdin reports whether e is os.Stdin, or the standard input descriptor
+// of syscall or golang.org/x/sys/unix (term.ReadPassword(int(syscall.Stdin))).
+func isStdin(info *types.Info, e ast.Expr) bool {
+	path, name, ok := pkgMember(info, e)
+	if !ok || name != "Stdin" {
+		return false
+	}
+	return path == "os" || path == "syscall" || path == "golang.org/x/sys/unix"
+}
+
+// pkgMember resolves e, a qualified identifier (pkg.Name) or a dot-imported
+// one, to the import path and name of the package member it denotes. A
+// qualifier resolves through the file's scope to the import it names, so
+// this is exact even for packages toil lint does not load (golang.org/x/term
+// is a fake package to its type checker, but the import's path is known); a
+// local variable shadowing the package name resolves to the variable, and
+// is no match.
+func pkgMember(info *types.Info, e ast.Expr) (path, name string, ok bool) {
+	switch e := ast.Unparen(e).(type) {
+	case *ast.SelectorExpr:
+		id, ok := ast.Unparen(e.X).(*ast.Ident)
+		if !ok {
+			return "", "", false
+		}
+		pkg, ok := info.Uses[id].(*types.PkgName)
+		if !ok {
+			return "", "", false
+		}
+		return pkg.Imported().Path(), e.Sel.Name, true
+	case *ast.Ident:
+		obj := info.Uses[e]
+		if obj == nil || obj.Pkg() == nil || obj.Parent() != obj.Pkg().Scope() {
+			return "", "", false
+		}
+		// A dot import, or the package's own member: the latter matches
+		// only when linting fmt, os or syscall themselves.
+		return obj.Pkg().Path(), obj.Name(), true
+	}
+	return "", "", false
+}
+
+// funcNode is the innermost function around a node: its receiver (nil for
+// literals and functions), and its type.
+type funcNode struct {
+	recv *ast.FieldList
+	typ  *ast.FuncType
+}
+
+// enclosingFunc returns the innermost function declaration or literal
+// around cur, and its body.
+func enclosingFunc(cur inspector.Cursor) (funcNode, *ast.BlockStmt, bool) {
+	for c := range cur.Enclosing((*ast.FuncDecl)(nil), (*ast.FuncLit)(nil)) {
+		switch fn := c.Node().(type) {
+		case *ast.FuncDecl:
+			return funcNode{recv: fn.Recv, typ: fn.Type}, fn.Body, true
+		case *ast.FuncLit:
+			return funcNode{typ: fn.Type}, fn.Body, true
+		}
+	}
+	return funcNode{}, nil, false
+}
