@@ -11,9 +11,9 @@
 //
 // Parts: [JSON] parses; [Anonymizer] hashes (HMAC-SHA256) and drops
 // configured fields; [Filter], [Then] and [Pass] shape the compute stage;
-// [HTTPPublisher] posts, [FilePublisher] appends JSON lines, and a queue
-// publisher (queue.Publisher[T], whose Publish(ctx, T) error is this
-// package's [Publisher]) sends to a queue. Any func of the right shape is
+// [HTTPPublisher] posts, [FilePublisher] appends JSON lines, and a
+// queue.Publisher[T] field of the service (its Publish(ctx, T) error makes
+// it a [Publisher] as it is) sends to a queue. Any func of the right shape is
 // a part through [ParseFunc], [ComputeFunc] and [PublishFunc].
 //
 // A failure says its stage ([*StageError]): a parse error is the input's
