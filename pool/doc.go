@@ -24,7 +24,7 @@
 // the error returned is that first one. A task should return soon after
 // its context is cancelled: Map and Wait wait for every started task.
 //
-// The bound is x/sync's semaphore.Weighted, so a task waiting for a slot
-// gives up when its context is done; cancellation and first-error
-// propagation follow x/sync's errgroup.
+// Cancellation and first-error propagation follow x/sync's errgroup, and
+// the bound is errgroup's too (a buffered channel), made to give up
+// waiting for a slot when the context is done.
 package pool

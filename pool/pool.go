@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/sync/semaphore"
 
 	"github.com/toilhq/toil"
 )
@@ -37,11 +36,38 @@ type Pool struct {
 	m   atomic.Pointer[metrics]
 }
 
-// limiter is one bound; a reload swaps in a new one.
+// limiter is one bound; a reload swaps in a new one. It is a buffered
+// channel, as in errgroup: unlike semaphore.Weighted, waiting for a slot
+// allocates nothing, and select gives up on a done context.
 type limiter struct {
-	sem *semaphore.Weighted
-	n   int
+	slots chan struct{}
+	n     int
 }
+
+func newLimiter(n int) *limiter { return &limiter{slots: make(chan struct{}, n), n: n} }
+
+// acquire takes a slot, or returns ctx's error if ctx is done first; m
+// counts the wait, if there is one.
+func (l *limiter) acquire(ctx context.Context, m *metrics) error {
+	if ctx.Err() != nil {
+		return ctx.Err() // a done context wins over a free slot
+	}
+	select {
+	case l.slots <- struct{}{}:
+		return nil
+	default:
+	}
+	m.waiting(1)
+	defer m.waiting(-1)
+	select {
+	case l.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (l *limiter) release() { <-l.slots }
 
 // New returns a Pool running at most limit tasks at once (limit below 1
 // is taken as 1). With stats, its metrics are registered there under name.
@@ -66,7 +92,7 @@ func (p *Pool) setLimit(n int) {
 	if n < 1 {
 		n = 1
 	}
-	p.lim.Store(&limiter{sem: semaphore.NewWeighted(int64(n)), n: n})
+	p.lim.Store(newLimiter(n))
 	if m := p.m.Load(); m != nil {
 		m.limit.Set(float64(n))
 	}
@@ -76,7 +102,7 @@ func (p *Pool) limiter() *limiter {
 	if l := p.lim.Load(); l != nil {
 		return l
 	}
-	p.lim.CompareAndSwap(nil, &limiter{sem: semaphore.NewWeighted(DefaultLimit), n: DefaultLimit})
+	p.lim.CompareAndSwap(nil, newLimiter(DefaultLimit))
 	return p.lim.Load()
 }
 
@@ -110,10 +136,7 @@ type Group struct {
 func (g *Group) Go(task func(ctx context.Context) error) {
 	m := g.p.m.Load()
 	lim := g.p.limiter()
-	m.waiting(1)
-	err := lim.sem.Acquire(g.ctx, 1)
-	m.waiting(-1)
-	if err != nil {
+	if err := lim.acquire(g.ctx, m); err != nil {
 		m.result("skipped")
 		g.fail(context.Cause(g.ctx))
 		return
@@ -129,7 +152,7 @@ func (g *Group) Go(task func(ctx context.Context) error) {
 			// after the first failure.
 			g.fail(err)
 		}
-		lim.sem.Release(1)
+		lim.release()
 		m.done(start, g.classify(err))
 	}()
 }
@@ -196,19 +219,25 @@ type metrics struct {
 	limit    prometheus.Gauge
 	flight   prometheus.Gauge
 	wait     prometheus.Gauge
-	tasks    *prometheus.CounterVec
+	tasks    map[string]prometheus.Counter // by result
 	duration prometheus.Observer
 }
+
+var results = []string{"ok", "error", "panic", "canceled", "skipped"}
 
 func (p *Pool) useStats(stats *toil.Stats, name string) {
 	m := &metrics{
 		limit:  stats.GaugeVec("pool_limit", "How many tasks a pool runs at once.", "pool").WithLabelValues(name),
 		flight: stats.GaugeVec("pool_tasks_in_flight", "Tasks running in a pool now.", "pool").WithLabelValues(name),
 		wait:   stats.GaugeVec("pool_tasks_waiting", "Callers blocked waiting for a free slot in a pool.", "pool").WithLabelValues(name),
-		tasks: stats.CounterVec("pool_tasks_total",
-			"Tasks a pool ran, by result: ok, error, panic, canceled (ended by the group's cancellation), skipped (never started: the group was cancelled first).",
-			"pool", "result").MustCurryWith(prometheus.Labels{"pool": name}),
+		tasks:    map[string]prometheus.Counter{},
 		duration: stats.HistogramVec("pool_task_duration_seconds", "How long a pool's tasks ran.", nil, "pool").WithLabelValues(name),
+	}
+	tasks := stats.CounterVec("pool_tasks_total",
+		"Tasks a pool ran, by result: ok, error, panic, canceled (ended by the group's cancellation), skipped (never started: the group was cancelled first).",
+		"pool", "result")
+	for _, r := range results {
+		m.tasks[r] = tasks.WithLabelValues(name, r)
 	}
 	m.limit.Set(float64(p.Limit()))
 	p.m.Store(m)
@@ -228,7 +257,7 @@ func (m *metrics) inFlight(d float64) {
 
 func (m *metrics) result(r string) {
 	if m != nil {
-		m.tasks.WithLabelValues(r).Inc()
+		m.tasks[r].Inc()
 	}
 }
 
@@ -238,5 +267,5 @@ func (m *metrics) done(start time.Time, result string) {
 	}
 	m.flight.Add(-1)
 	m.duration.Observe(time.Since(start).Seconds())
-	m.tasks.WithLabelValues(result).Inc()
+	m.tasks[result].Inc()
 }
