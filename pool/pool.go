@@ -227,9 +227,9 @@ var results = []string{"ok", "error", "panic", "canceled", "skipped"}
 
 func (p *Pool) useStats(stats *toil.Stats, name string) {
 	m := &metrics{
-		limit:  stats.GaugeVec("pool_limit", "How many tasks a pool runs at once.", "pool").WithLabelValues(name),
-		flight: stats.GaugeVec("pool_tasks_in_flight", "Tasks running in a pool now.", "pool").WithLabelValues(name),
-		wait:   stats.GaugeVec("pool_tasks_waiting", "Callers blocked waiting for a free slot in a pool.", "pool").WithLabelValues(name),
+		limit:    stats.GaugeVec("pool_limit", "How many tasks a pool runs at once.", "pool").WithLabelValues(name),
+		flight:   stats.GaugeVec("pool_tasks_in_flight", "Tasks running in a pool now.", "pool").WithLabelValues(name),
+		wait:     stats.GaugeVec("pool_tasks_waiting", "Callers blocked waiting for a free slot in a pool.", "pool").WithLabelValues(name),
 		tasks:    map[string]prometheus.Counter{},
 		duration: stats.HistogramVec("pool_task_duration_seconds", "How long a pool's tasks ran.", nil, "pool").WithLabelValues(name),
 	}
