@@ -21,9 +21,9 @@ type output struct {
 	log     func(Line)
 	service string
 	worker  int
-	pid     int // set once started, before any output is read
 
 	mu   sync.Mutex
+	pid  int // set once started; a line may come before
 	ring [tailLines]string
 	n    int // lines seen
 	w    [2]*lineWriter
@@ -47,10 +47,17 @@ func (o *output) line(text string, stderr bool) {
 	o.mu.Lock()
 	o.ring[o.n%tailLines] = text
 	o.n++
+	pid := o.pid
 	o.mu.Unlock()
 	if o.log != nil {
-		o.log(Line{Service: o.service, Worker: o.worker, PID: o.pid, Stderr: stderr, Text: text})
+		o.log(Line{Service: o.service, Worker: o.worker, PID: pid, Stderr: stderr, Text: text})
 	}
+}
+
+func (o *output) setPID(pid int) {
+	o.mu.Lock()
+	o.pid = pid
+	o.mu.Unlock()
 }
 
 // tail is the last lines, oldest first.

@@ -37,6 +37,7 @@ type proc struct {
 	readyCh   chan struct{} // closed when ready
 	reloading bool
 	draining  bool // it sent STOPPING=1
+	retired   bool // unpublished, to be stopped after unpublishDelay
 	stopping  bool // the supervisor sent SIGTERM
 	stopAt    time.Time
 	killed    bool // the supervisor sent SIGKILL
@@ -48,7 +49,7 @@ type proc struct {
 
 // serving reports whether requests may go to p.
 func (p *proc) serving() bool {
-	return !p.readyAt.IsZero() && !p.stopping && !p.draining && !p.exited
+	return !p.readyAt.IsZero() && !p.retired && !p.stopping && !p.draining && !p.exited
 }
 
 func (p *proc) portAddr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(p.port)) }
@@ -194,7 +195,7 @@ func (s *Supervisor) startProc(svc *service, sl *slot, binary string, sock *sock
 	}
 	p.pid = cmd.Process.Pid
 	p.start = time.Now()
-	p.out.pid = p.pid
+	p.out.setPID(p.pid)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -399,15 +400,36 @@ func (s *Supervisor) stopProcLocked(p *proc, grace time.Duration) {
 	})
 }
 
-// stopProc is stopProcLocked, publishing the service's backends first when
-// p was serving them.
-func (s *Supervisor) stopProc(p *proc) {
-	s.mu.Lock()
-	s.stopProcLocked(p, s.graceLocked(p))
-	s.mu.Unlock()
-	if !p.spec.Toil() {
-		s.publish(p.svc)
+// unpublishDelay is how long a main: worker taken out of the published
+// backends keeps running before it is told to stop. Each such worker has a
+// listening socket of its own, and closing it resets the connections in
+// its queue: a proxy (or the forwarder) that picked the worker just before
+// the new set was published must get its connection accepted first.
+// Workers sharing a run: service's socket need no delay: its queue stays.
+const unpublishDelay = 100 * time.Millisecond
+
+// retireLocked stops p, which no longer serves (it was unpublished, or
+// never published): a main: worker that served after unpublishDelay, the
+// others at once.
+func (s *Supervisor) retireLocked(p *proc) {
+	if p.spec.Toil() || p.readyAt.IsZero() {
+		s.stopProcLocked(p, s.graceLocked(p))
+		return
 	}
+	p.retired = true
+	s.broadcastLocked()
+	s.wg.Go(func() {
+		t := time.NewTimer(unpublishDelay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-p.done:
+		case <-s.ctx.Done():
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.stopProcLocked(p, s.graceLocked(p))
+	})
 }
 
 // readNotify reads p's sd_notify messages until its socket is closed.

@@ -173,7 +173,9 @@ func (s *Supervisor) roll(ctx context.Context, svc *service, binary string, rebi
 			s.publish(svc)
 		}
 		if old != nil {
-			s.stopProc(old)
+			s.mu.Lock()
+			s.retireLocked(old)
+			s.mu.Unlock()
 		}
 		// The predecessors still hold their own copies of the old socket
 		// until they exit.
@@ -247,7 +249,7 @@ func (s *Supervisor) scale(ctx context.Context, svc *service, n int) error {
 			s.cancelRestartLocked(sl)
 			if sl.cur != nil {
 				stopping = append(stopping, sl.cur)
-				s.stopProcLocked(sl.cur, s.graceLocked(sl.cur))
+				s.retireLocked(sl.cur)
 			}
 		}
 		svc.slots = svc.slots[:n]
@@ -313,14 +315,14 @@ func (s *Supervisor) remove(ctx context.Context, svc *service) error {
 		s.cancelRestartLocked(sl)
 		if sl.cur != nil {
 			stopping = append(stopping, sl.cur)
-			s.stopProcLocked(sl.cur, s.graceLocked(sl.cur))
+			s.retireLocked(sl.cur)
 		}
 	}
 	s.emit(Event{Kind: EventRemoved, Service: svc.name})
 	s.mu.Unlock()
 	s.publish(svc)
 	err := waitDone(ctx, stopping)
-	svc.closeSockets()
+	s.closeSockets(svc)
 	return err
 }
 

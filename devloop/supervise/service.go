@@ -98,12 +98,14 @@ func (s *Supervisor) newService(spec *layout.Service) (*service, error) {
 
 // closeSockets closes the supervisor's copies of the service's sockets and
 // stops its forwarder. Workers keep their own copies until they exit.
-func (svc *service) closeSockets() {
-	svc.sock.close()
-	svc.sock = nil
-	if svc.front != nil {
-		svc.front.close()
-		svc.front = nil
+func (s *Supervisor) closeSockets(svc *service) {
+	s.mu.Lock()
+	sock, front := svc.sock, svc.front
+	svc.sock, svc.front = nil, nil
+	s.mu.Unlock()
+	sock.close()
+	if front != nil {
+		front.close()
 	}
 }
 

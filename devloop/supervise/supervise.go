@@ -210,7 +210,7 @@ func New(opts Options) (_ *Supervisor, err error) {
 		if err != nil {
 			return nil, err
 		}
-		cleanup = append(cleanup, svc.closeSockets)
+		cleanup = append(cleanup, func() { s.closeSockets(svc) })
 		s.services = append(s.services, svc)
 	}
 
@@ -242,17 +242,19 @@ func (s *Supervisor) Start(ctx context.Context, binaries map[string]string) erro
 		return errors.New("supervise: Start called twice")
 	}
 	s.started = true
-	var missing []string
+	var errs []error
 	for _, svc := range s.services {
 		svc.binary = binaries[svc.name]
 		if svc.binary == "" {
-			missing = append(missing, svc.name)
+			errs = append(errs, fmt.Errorf("start: no binary for service %s", svc.name))
+		} else if err := checkBinary(svc.binary); err != nil {
+			errs = append(errs, fmt.Errorf("start %s: %w", svc.name, err))
 		}
 	}
 	order := s.layout.StartOrder()
 	s.mu.Unlock()
-	if len(missing) > 0 {
-		return fmt.Errorf("supervise: no binary for service %s", strings.Join(missing, ", "))
+	if len(errs) > 0 {
+		return errors.Join(errs...)
 	}
 
 	ctx, cancel := s.opContext(ctx)
@@ -389,7 +391,7 @@ func (s *Supervisor) stop(ctx context.Context) error {
 	s.waitProcs()
 	stopKill()
 	for _, svc := range s.services {
-		svc.closeSockets()
+		s.closeSockets(svc)
 	}
 	s.spawn.close()
 	s.events.close()
