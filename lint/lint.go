@@ -118,6 +118,8 @@ type Result struct {
 	FixFailures []FixFailure
 	// FixedFiles are the files --fix rewrote, absolute.
 	FixedFiles []string
+	// Deleted is what each applied fix removed, in the order of Fixed.
+	Deleted []Deletion
 	// Errors are packages that could not be linted.
 	Errors []*PackageError
 	// Packages is the number of units (package, or external test package)

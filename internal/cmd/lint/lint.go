@@ -104,7 +104,7 @@ Rules: ` + ruleList(),
 		},
 	}
 	fl := cmd.Flags()
-	fl.BoolVar(&opts.Fix, "fix", false, "apply suggested fixes (delete the call, and its import when unused)")
+	fl.BoolVar(&opts.Fix, "fix", false, "apply suggested fixes (delete the call, and its import when unused); lists what it deleted, and writes every file or none")
 	fl.StringVar(&opts.Format, "format", "text", "output format: "+strings.Join(Formats, ", "))
 	fl.StringSliceVar(&opts.Enable, "enable", nil, "rules to turn on, comma-separated (overrides toil.yaml)")
 	fl.StringSliceVar(&opts.Disable, "disable", nil, "rules to turn off, comma-separated (overrides toil.yaml)")
@@ -233,6 +233,11 @@ func lintRun(ctx context.Context, opts *Options) error {
 	}
 	for _, ff := range res.FixFailures {
 		fmt.Fprintf(opts.IO.ErrOut, "toil lint: not fixed: %s:%d: %s: %s\n", rel(ff.Finding.Pos.Filename), ff.Finding.Pos.Line, ff.Finding.Rule, ff.Reason)
+	}
+	// What --fix deleted, one line each: a deliberate print a rule took for
+	// a leftover must not disappear unnoticed.
+	for _, d := range res.Deleted {
+		fmt.Fprintf(opts.IO.ErrOut, "toil lint: deleted %s:%d: %s: %s\n", rel(d.Finding.Pos.Filename), d.Finding.Pos.Line, d.Finding.Rule, d.Text)
 	}
 	if opts.Fix && len(res.Fixed) > 0 {
 		fmt.Fprintf(opts.IO.ErrOut, "toil lint: fixed %s in %s\n", plural(len(res.Fixed), "finding"), plural(len(res.FixedFiles), "file"))

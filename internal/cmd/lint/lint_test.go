@@ -171,3 +171,37 @@ func TestPrettyOutputOnATerminal(t *testing.T) {
 		t.Errorf("NO_COLOR output is not plain:\n%s", out.String())
 	}
 }
+
+// --fix lists each statement it deleted, on stderr and in the JSON document,
+// so that deliberate output it removed does not go unnoticed.
+func TestFixListsWhatItDeleted(t *testing.T) {
+	t.Parallel()
+	for _, format := range []string{"text", "json"} {
+		dir := module(t)
+		var out, errOut bytes.Buffer
+		opts := &Options{IO: cmdutil.Test(nil, &out, &errOut), Format: format, Dir: dir, Patterns: []string{"./lib"}, Fix: true}
+		if err := lintRun(t.Context(), opts); err != nil {
+			t.Fatalf("%s: %v\n%s", format, err, errOut.String())
+		}
+		for _, want := range []string{"toil lint: deleted lib/lib.go:6: fmtprint: fmt.Println(\"x\")\n", "fixed 1 finding in 1 file"} {
+			if !strings.Contains(errOut.String(), want) {
+				t.Errorf("%s: stderr lacks %q:\n%s", format, want, errOut.String())
+			}
+		}
+		if format != "json" {
+			continue
+		}
+		var doc struct {
+			Fixed []struct {
+				Line    int    `json:"line"`
+				Deleted string `json:"deleted"`
+			} `json:"fixed"`
+		}
+		if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+			t.Fatalf("not JSON: %v\n%s", err, out.String())
+		}
+		if len(doc.Fixed) != 1 || doc.Fixed[0].Line != 6 || doc.Fixed[0].Deleted != `fmt.Println("x")` {
+			t.Errorf("fixed = %+v, want line 6 deleting fmt.Println(\"x\")", doc.Fixed)
+		}
+	}
+}

@@ -97,6 +97,8 @@ type jsonFinding struct {
 	Message   string `json:"message"`
 	URL       string `json:"url,omitempty"`
 	Fixable   bool   `json:"fixable"`
+	// Deleted is, for a fixed finding, the statement --fix deleted.
+	Deleted string `json:"deleted,omitempty"`
 }
 
 type jsonError struct {
@@ -129,6 +131,11 @@ func writeJSON(w io.Writer, rel func(string) string, res *lint.Result) error {
 	}{Findings: toJSON(rel, res.Findings), Errors: []jsonError{}, Packages: res.Packages}
 	if len(res.Fixed) > 0 {
 		doc.Fixed = toJSON(rel, res.Fixed)
+		for i, d := range res.Deleted {
+			if i < len(doc.Fixed) {
+				doc.Fixed[i].Deleted = d.Text
+			}
+		}
 	}
 	for _, e := range res.Errors {
 		je := jsonError{Package: e.ImportPath, Dir: rel(e.Dir), Message: e.Err.Error()}
