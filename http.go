@@ -38,7 +38,7 @@ import (
 // key ("http"), else the one named after the service, else the only
 // inherited socket; without inherited sockets, :$PORT, else the configured
 // addr. A second HTTP field (say Admin, config admin:) takes the socket
-// named "admin", else its addr; never PORT or an unnamed socket.
+// named "admin", else its addr; never PORT or another's socket.
 //
 // Limits (see [HTTPConfig]): the header must arrive within 5s and be at most
 // 64KiB (else 431); a body is cut at 10MiB: the handler's read fails with

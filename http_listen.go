@@ -7,12 +7,16 @@ import (
 )
 
 // listen picks the HTTP mixin's socket, in order: the inherited socket
-// named after its config key, or after the service; for the service's
-// first HTTP field, the only inherited socket, then :$PORT; then the
-// configured addr.
+// named after its config key; for the service's first HTTP field, the one
+// named after the service, the only inherited socket, then :$PORT; then
+// the configured addr.
 func (h *HTTP) listen(env *MixinEnv, cfg *HTTPConfig) (net.Listener, error) {
 	primary := env.primary()
-	ln, others := env.p.sockets.takeHTTP([]string{env.Section, env.Service}, primary)
+	names := []string{env.Section}
+	if primary {
+		names = append(names, env.Service)
+	}
+	ln, others := env.p.sockets.takeHTTP(names, primary)
 	if ln != nil {
 		return ln, nil
 	}
@@ -34,7 +38,7 @@ func (h *HTTP) listen(env *MixinEnv, cfg *HTTPConfig) (net.Listener, error) {
 	}
 	var hint string
 	if len(others) > 0 {
-		hint = fmt.Sprintf(" (the inherited sockets are %s; none is named %s or %s)", strings.Join(others, ", "), env.Section, env.Service)
+		hint = fmt.Sprintf(" (the inherited sockets are %s; none is named %s)", strings.Join(others, ", "), strings.Join(names, " or "))
 	}
 	if primary {
 		return nil, fmt.Errorf("listen: no inherited socket and no address: set PORT, pass a socket named %s through LISTEN_FDS, or set %s.addr in the config%s", env.Section, env.Section, hint)
