@@ -61,6 +61,11 @@ type Config struct {
 	BuildTags []string
 	// Jobs is how many packages are checked at once; 0 means GOMAXPROCS.
 	Jobs int
+	// Cache is the directory of the findings cache, which makes a run over
+	// unchanged packages read and hash their files instead of parsing
+	// them. "" means $TOIL_LINT_CACHE, else os.UserCacheDir()/toil/lint;
+	// CacheOff (also as $TOIL_LINT_CACHE) disables it.
+	Cache string
 }
 
 // Finding is one diagnostic of one rule.
@@ -144,7 +149,8 @@ type engine struct {
 	fset      *token.FileSet
 	sizes     types.Sizes
 	analyzers []*analysis.Analyzer
-	filter    *prefilter // nil: analyse every unit
+	filter    *prefilter     // nil: analyse every unit
+	cache     *findingsCache // nil: no cache
 	checked   atomic.Int64
 	ctxt      contextBuilder
 
@@ -265,6 +271,7 @@ func run(ctx context.Context, cfg Config, prefiltered bool) (*Result, error) {
 	if prefiltered {
 		e.filter = newPrefilter(as)
 	}
+	e.cache = openCache(cacheDir(cfg.Cache), as, e.ctxt.tags, prefiltered)
 	findings, err := e.lintDirs(ctx, cfg.Jobs, fsys, mods, dirs, explicit, res)
 	if err != nil {
 		return nil, err
@@ -369,6 +376,20 @@ func (e *engine) lintDir(fsys fileSystem, mods *moduleCache, dir string, explici
 		n        int
 	)
 	for _, u := range unitsOf(bp, ip) {
+		var key [32]byte
+		if e.cache != nil {
+			key = e.cache.key(u, m, contents)
+			if fs, ok := e.cache.get(key); ok {
+				for _, f := range fs {
+					if len(f.Fixes) > 0 {
+						e.keepContents(f.Fixes, contents)
+					}
+				}
+				n++
+				findings = append(findings, fs...)
+				continue
+			}
+		}
 		fs, err := e.checkUnit(u, contents, m)
 		if err != nil {
 			pe := &PackageError{Dir: dir, ImportPath: u.importPath, Err: err}
@@ -377,6 +398,9 @@ func (e *engine) lintDir(fsys fileSystem, mods *moduleCache, dir string, explici
 			}
 			errs = append(errs, pe)
 			continue
+		}
+		if e.cache != nil {
+			e.cache.put(key, fs)
 		}
 		n++
 		findings = append(findings, fs...)
