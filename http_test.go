@@ -520,3 +520,58 @@ func TestHTTPWorkerOnInheritedSocket(t *testing.T) {
 		t.Errorf("the worker did not log the panic with its stack:\n%s", log)
 	}
 }
+
+func TestHTTPListenChoices(t *testing.T) {
+	t.Parallel()
+	run := func(svc any, opts ...toil.Option) error {
+		ctl := toil.NewControl()
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		opts = append([]toil.Option{toil.WithConfigFile(""), toil.WithAdminAddr(""), toil.WithLogOutput(t.Output()), toil.WithControl(ctl)}, opts...)
+		errc := make(chan error, 1)
+		go func() { errc <- toil.Run(ctx, "test.web", svc, opts...) }()
+		select {
+		case <-ctl.Ready():
+			cancel()
+			return <-errc
+		case err := <-errc:
+			return err
+		}
+	}
+	loopback := func() net.Listener {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ln
+	}
+
+	// Several inherited sockets, none named for the service: say which.
+	err := run(newWebService(), toil.WithEnv(), toil.WithListener("a", loopback()), toil.WithListener("b", loopback()))
+	want := "serve HTTP: listen: no inherited socket and no address: set PORT, pass a socket named http through LISTEN_FDS, or set http.addr in the config (the inherited sockets are a, b; none is named http or test.web)"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("Run with sockets a and b = %v\nwant %q", err, want)
+	}
+
+	// One named after the service is the HTTP field's.
+	svc := newWebService()
+	ln := loopback()
+	if err := run(svc, toil.WithEnv(), toil.WithListener("test.web", ln), toil.WithListener("other", loopback())); err != nil {
+		t.Fatal(err)
+	}
+	if svc.HTTP.Addr() != ln.Addr().String() {
+		t.Errorf("HTTP served on %s, want the socket named test.web, %s", svc.HTTP.Addr(), ln.Addr())
+	}
+
+	// Without inherited sockets, PORT wins over the configured addr.
+	free := loopback()
+	port := free.Addr().(*net.TCPAddr).Port
+	free.Close()
+	svc = newWebService()
+	if err := run(svc, toil.WithEnv(fmt.Sprintf("PORT=%d", port), "TOIL_TEST_WEB_HTTP_ADDR=127.0.0.1:0")); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(svc.HTTP.Addr(), fmt.Sprintf(":%d", port)) {
+		t.Errorf("HTTP served on %s, want PORT %d", svc.HTTP.Addr(), port)
+	}
+}
