@@ -104,9 +104,9 @@ type Result struct {
 	Seq int
 	// Services are in the order of the layout.
 	Services []ServiceResult
-	// Commands are the go commands run, each as its arguments (after
-	// "go"). None when no service needed building.
-	Commands [][]string
+	// Commands are the go builds run, in order. None when no service
+	// needed building.
+	Commands []Command
 	// Output is everything the go commands printed: compiler errors.
 	Output string
 	// ExitCode is the go command's exit status: 0 when every build
@@ -116,6 +116,16 @@ type Result struct {
 	// a cancelled build to be killed included) to the binaries in place.
 	Started  time.Time
 	Duration time.Duration
+}
+
+// Command is one go build a [Result] ran.
+type Command struct {
+	// Args are its arguments, after "go".
+	Args []string
+	// Duration is from its start to its exit: the go command's share of
+	// the build.
+	Duration time.Duration
+	ExitCode int
 }
 
 // Failed reports whether any service failed to build.
@@ -368,10 +378,6 @@ func (b *Builder) build(ctx context.Context, files map[string]bool, all bool) (*
 		prev[s.name] = s.binary
 	}
 
-	found, err := b.find(ctx, b.services, false)
-	if err != nil {
-		return nil, err
-	}
 	// What to build. An index left stale by an earlier build cannot be
 	// trusted with this one's files; one made stale by this batch's
 	// files still maps them right, and is listed again for the next.
@@ -389,6 +395,18 @@ func (b *Builder) build(ctx context.Context, files map[string]bool, all bool) (*
 				targets[n] = true
 			}
 		}
+	}
+	// A run: service not found yet is looked for again when its package
+	// changed, or when it had none (a directory may have appeared).
+	var look []*service
+	for _, s := range b.services {
+		if s.run != "" && s.svc == nil && (targets[s.name] || s.target == nil) {
+			look = append(look, s)
+		}
+	}
+	found, err := b.find(ctx, look, false)
+	if err != nil {
+		return nil, err
 	}
 	for _, s := range b.services {
 		if s.failed || found[s.name] {
@@ -488,7 +506,7 @@ func (b *Builder) build(ctx context.Context, files map[string]bool, all bool) (*
 	}
 
 	for _, s := range b.services {
-		sr := ServiceResult{Name: s.name, Previous: prev[s.name], Built: targets[s.name]}
+		sr := ServiceResult{Name: s.name, Previous: prev[s.name], Built: targets[s.name] && b.buildable(s)}
 		switch msg, bad := failed[s.name]; {
 		case s.findErr != nil:
 			sr.State, sr.Output = Failed, s.findErr.Error()+"\n"

@@ -1,3 +1,5 @@
+//go:build unix
+
 package build
 
 import (
@@ -305,7 +307,7 @@ func TestBuildOnlyWhatChanged(t *testing.T) {
 	record(res)
 	want(t, res, map[string]State{"web": Changed, "plain": Changed})
 	if len(res.Commands) != 1 {
-		t.Fatalf("ran %d go commands, want one for both services: %q", len(res.Commands), res.Commands)
+		t.Fatalf("ran %d go commands, want one for both services: %v", len(res.Commands), res.Commands)
 	}
 	if got := output(t, res.Service("web").Binary); got != "web v1" {
 		t.Errorf("web says %q", got)
@@ -332,8 +334,8 @@ func TestBuildOnlyWhatChanged(t *testing.T) {
 	res = f.build(b, "plain/main.go")
 	record(res)
 	want(t, res, map[string]State{"web": Unchanged, "plain": Changed})
-	if res.Service("web").Built || len(res.Commands) != 1 || slices.Contains(res.Commands[0], f.path(".toil/dev/main/web")) {
-		t.Errorf("web was built for a change to plain: %q", res.Commands)
+	if res.Service("web").Built || len(res.Commands) != 1 || slices.Contains(res.Commands[0].Args, f.path(".toil/dev/main/web")) {
+		t.Errorf("web was built for a change to plain: %v", res.Commands)
 	}
 	if got := output(t, res.Service("plain").Binary); got != "plain v2" {
 		t.Errorf("plain says %q after the edit", got)
@@ -351,7 +353,7 @@ func TestBuildOnlyWhatChanged(t *testing.T) {
 	record(res)
 	want(t, res, map[string]State{"web": Changed, "plain": Unchanged})
 	if res.Service("plain").Built {
-		t.Errorf("plain was built for a change to lib: %q", res.Commands)
+		t.Errorf("plain was built for a change to lib: %v", res.Commands)
 	}
 	if got := output(t, res.Service("web").Binary); got != "web v2" {
 		t.Errorf("web says %q after the edit", got)
@@ -364,7 +366,7 @@ func TestBuildOnlyWhatChanged(t *testing.T) {
 	res = f.build(b, "lib/lib_test.go", "web/README.md", "tools/gen/gen.go")
 	want(t, res, map[string]State{"web": Unchanged, "plain": Unchanged})
 	if len(res.Commands) != 0 {
-		t.Errorf("ran %q for files no binary is built from", res.Commands)
+		t.Errorf("ran %v for files no binary is built from", res.Commands)
 	}
 
 	for path, was := range made {
@@ -648,7 +650,7 @@ func Version() string {
 	f.write("lib/notes.txt", "not embedded\n")
 	res = f.build(b, "lib/notes.txt")
 	if len(res.Commands) != 0 {
-		t.Errorf("ran %q for a file nothing embeds", res.Commands)
+		t.Errorf("ran %v for a file nothing embeds", res.Commands)
 	}
 }
 
@@ -668,5 +670,42 @@ func TestPrune(t *testing.T) {
 	}
 	if exists(bins[0]) || !exists(bins[1]) || !exists(bins[2]) {
 		t.Errorf("after 3 builds with Keep 1: %v exist: %v %v %v; want the last two", bins, exists(bins[0]), exists(bins[1]), exists(bins[2]))
+	}
+}
+
+// Services whose binaries go build would give the same file name are built
+// by separate go commands, each into a stage of its own.
+func TestSameBinaryName(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{
+		"toil.yaml": `name: app
+services:
+  server: {run: web.web}
+  a: {main: ./a/server}
+  b: {main: ./b/server}
+`,
+		"a/server/main.go": "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"a v1\") }\n",
+		"b/server/main.go": "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"b v1\") }\n",
+	})
+	b := f.builder(Options{})
+	res := f.build(b)
+	want(t, res, map[string]State{"server": Changed, "a": Changed, "b": Changed})
+	if len(res.Commands) != 3 {
+		t.Errorf("ran %d go commands, want 3 (one per binary named server): %v", len(res.Commands), res.Commands)
+	}
+	for name, says := range map[string]string{"server": "web v1", "a": "a v1", "b": "b v1"} {
+		if got := output(t, res.Service(name).Binary); got != says {
+			t.Errorf("%s says %q, want %q", name, got, says)
+		}
+	}
+
+	f.replace("b/server/main.go", "b v1", "b v2")
+	res = f.build(b, "b/server/main.go")
+	want(t, res, map[string]State{"server": Unchanged, "a": Unchanged, "b": Changed})
+	if len(res.Commands) != 1 {
+		t.Errorf("ran %d go commands, want 1: %v", len(res.Commands), res.Commands)
+	}
+	if got := output(t, res.Service("b").Binary); got != "b v2" {
+		t.Errorf("b says %q", got)
 	}
 }

@@ -239,12 +239,13 @@ func (b *Builder) goBuild(ctx context.Context, res *Result, overlay string, targ
 		}
 		args = append(args, b.flags...)
 		args = append(args, pkgs...)
+		start := time.Now()
 		out, code, err := b.runGo(ctx, args, true)
 		if err != nil {
 			return nil, err
 		}
 		o.out, o.code = string(out), code
-		res.Commands = append(res.Commands, args)
+		res.Commands = append(res.Commands, Command{Args: args, Duration: time.Since(start), ExitCode: code})
 		res.Output += o.out
 		if code != 0 && res.ExitCode == 0 {
 			res.ExitCode = code
