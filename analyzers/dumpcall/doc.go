@@ -30,8 +30,8 @@
 // Reported in library code and package main alike, except pp, which some
 // command packages use as their output (pp calls in command packages are
 // exempt; see -dumpcall.cmdpatterns). Off in _test.go files unless
-// -dumpcall.tests is set (toil.yaml: lint.dump-tests); godoc Example
-// functions, in any file (their output is the point), and generated files
+// -dumpcall.tests is set (toil.yaml: lint.dump-tests); Example
+// functions in any file (their output is the point), and generated files
 // are always exempt. Calls
 // through a function value are not reported.
 //

@@ -19,8 +19,9 @@
 //     lint.command-patterns), comma-separated patterns where "..." matches
 //     any string and "*" one path element;
 //   - _test.go files;
-//   - godoc Example functions in any file (func Example..., no receiver,
-//     parameters or results): their output is the point;
+//   - Example functions in any file (func Example..., no receiver or
+//     results; parameters are allowed outside tests): their output is the
+//     point;
 //   - the then-branch of an if whose condition names something like debug,
 //     verbose or trace (if cfg.Verbose { fmt.Println(...) });
 //   - a function that ends the process: its last statement is os.Exit or

@@ -20,19 +20,21 @@ func Deliberate(info *types.Info, cur inspector.Cursor) bool {
 	return InExample(cur) || InExitPath(info, cur) || Forwarded(info, cur) || InPrompt(info, cur)
 }
 
-// InExample reports whether cur is inside a godoc example: a function
-// without receiver, parameters, results or type parameters, named Example
-// or Example followed by anything but a lower-case letter (the go tool's
-// rule: Example, ExampleF, ExampleT_M, Example_suffix). Examples print on
-// purpose: the go tool compares their stdout with // Output:. Some modules
-// keep them in non-test files too (go-redis's example_hooks.go), where they
-// are documentation, not a library's code path.
+// InExample reports whether cur is inside an example: a function without
+// receiver, results or type parameters, named Example or Example followed
+// by anything but a lower-case letter (the go tool's rule: Example,
+// ExampleF, ExampleT_M, Example_suffix). Examples print on purpose: the go
+// tool compares a godoc example's stdout with its // Output:. Modules also
+// keep examples in non-test files, where nothing makes them niladic
+// (go-redis's ExampleCircuitBreakerMonitor(poolHook *PoolHook) in
+// example_hooks.go), so parameters are allowed; a result is not: a
+// function that returns something is an API (ExampleConfig() *Config),
+// and its prints are reported.
 func InExample(cur inspector.Cursor) bool {
 	for fd := range cur.Enclosing((*ast.FuncDecl)(nil)) {
 		decl := fd.Node().(*ast.FuncDecl)
 		return decl.Recv == nil && decl.Type.TypeParams == nil &&
-			decl.Type.Params.NumFields() == 0 && decl.Type.Results.NumFields() == 0 &&
-			isExampleName(decl.Name.Name)
+			decl.Type.Results.NumFields() == 0 && isExampleName(decl.Name.Name)
 	}
 	return false
 }

@@ -113,7 +113,14 @@ func ExampleState() {
 	spew.Dump(state{n: 1})
 }
 
-// ExampleDumpState takes a parameter: not an example.
-func ExampleDumpState(v state) {
+// ExampleMonitor takes what it shows as a parameter, as examples outside
+// tests do.
+func ExampleMonitor(v state) {
+	spew.Dump(v)
+}
+
+// ExampleDumpState returns a value: an API, not an example.
+func ExampleDumpState(v state) state {
 	spew.Dump(v) // want `spew.Dump call dumps to stdout`
+	return v
 }

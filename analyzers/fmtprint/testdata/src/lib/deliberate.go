@@ -168,6 +168,14 @@ func Example_suffix() {
 	fmt.Println("also an example")
 }
 
+// ExampleCircuitBreakerMonitor takes what it shows (go-redis's, verbatim
+// shape): an example outside tests need not be niladic.
+func ExampleCircuitBreakerMonitor(stats []string) {
+	for _, s := range stats {
+		fmt.Printf("Circuit Breaker for %s:\n", s)
+	}
+}
+
 // ExampleConfig has a result: not an example, a library function.
 func ExampleConfig() string {
 	fmt.Println("debug") // want `fmt.Println call in library code`
