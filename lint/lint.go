@@ -420,27 +420,59 @@ func sortFindings(fs []Finding) {
 	})
 }
 
-// moduleCache finds each directory's module once.
+// moduleCache finds each directory's module once, remembering what it
+// learns about every directory on the way up: a module's packages share
+// their parents, and looking for go.mod in each of them per package was a
+// tenth of a warm run.
 type moduleCache struct {
 	fsys fileSystem
 	mu   sync.Mutex
 	mods map[string]module
+	none map[string]bool // directories with no go.mod here or above
 }
 
 func newModuleCache(fsys fileSystem) *moduleCache {
-	return &moduleCache{fsys: fsys, mods: map[string]module{}}
+	return &moduleCache{fsys: fsys, mods: map[string]module{}, none: map[string]bool{}}
 }
 
 func (c *moduleCache) of(dir string) (module, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if m, ok := c.mods[dir]; ok {
-		return m, nil
-	}
-	m, err := findModule(c.fsys, dir)
+	m, ok, err := c.lookup(dir)
 	if err != nil {
 		return module{}, err
 	}
-	c.mods[dir] = m
+	if !ok {
+		return module{Dir: dir}, nil // outside any module
+	}
 	return m, nil
+}
+
+// lookup finds the module enclosing dir; false when there is none.
+func (c *moduleCache) lookup(dir string) (module, bool, error) {
+	if m, ok := c.mods[dir]; ok {
+		return m, true, nil
+	}
+	if c.none[dir] {
+		return module{}, false, nil
+	}
+	m, ok, err := readModule(c.fsys, dir)
+	if err != nil {
+		return module{}, false, err
+	}
+	if !ok {
+		parent := filepath.Dir(dir)
+		if parent != dir {
+			m, ok, err = c.lookup(parent)
+			if err != nil {
+				return module{}, false, err
+			}
+		}
+	}
+	if ok {
+		c.mods[dir] = m
+	} else {
+		c.none[dir] = true
+	}
+	return m, ok, nil
 }

@@ -75,28 +75,22 @@ func (m module) importPath(dir string) string {
 	return m.Path + "/" + rel
 }
 
-// findModule walks up from dir to the nearest go.mod in fsys (then on disk,
-// since the index may lack one that the working tree has).
-func findModule(fsys fileSystem, dir string) (module, error) {
-	for d := dir; ; {
-		b, err := fsys.ReadFile(filepath.Join(d, "go.mod"))
-		if err != nil && fsys != (diskFS{}) {
-			b, err = os.ReadFile(filepath.Join(d, "go.mod"))
-		}
-		if err == nil {
-			m, perr := parseGoMod(b)
-			if perr != nil {
-				return module{}, fmt.Errorf("%s: %w", filepath.Join(d, "go.mod"), perr)
-			}
-			m.Dir = d
-			return m, nil
-		}
-		parent := filepath.Dir(d)
-		if parent == d {
-			return module{Dir: dir}, nil
-		}
-		d = parent
+// readModule reads dir/go.mod from fsys (then from disk, since the index may
+// lack one that the working tree has); false when there is none.
+func readModule(fsys fileSystem, dir string) (module, bool, error) {
+	b, err := fsys.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil && fsys != (diskFS{}) {
+		b, err = os.ReadFile(filepath.Join(dir, "go.mod"))
 	}
+	if err != nil {
+		return module{}, false, nil
+	}
+	m, perr := parseGoMod(b)
+	if perr != nil {
+		return module{}, false, fmt.Errorf("%s: %w", filepath.Join(dir, "go.mod"), perr)
+	}
+	m.Dir = dir
+	return m, true, nil
 }
 
 // parseGoMod reads the module path and go version; the rest of go.mod
