@@ -12,7 +12,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/toilhq/toil/layout"
 )
@@ -214,5 +216,95 @@ func TestStartErrors(t *testing.T) {
 	err = sv.Start(context.Background(), map[string]string{"web": filepath.Join(t.TempDir(), "missing")})
 	if err == nil || !strings.Contains(err.Error(), "no binary for service api") || !strings.Contains(err.Error(), "web: binary: stat ") {
 		t.Errorf("Start with web's binary missing and none for api: %v", err)
+	}
+}
+
+// RollAll (toil up reload) rolls every service onto its binary, which was
+// replaced in place; a service waits for those it depends on at start,
+// and a dependency that never gets ready delays it only by its
+// ready_timeout, with a warning.
+func TestRollAllAndDepends(t *testing.T) {
+	t.Parallel()
+	db := runSvc("db", 1)
+	db.ReadyTimeout = 300 * time.Millisecond
+	api := runSvc("api", 1)
+	api.Depends = []string{"db"}
+	web := mainSvc("web", 1)
+	l := testLayout(t, api, db, web)
+	dir := t.TempDir()
+	apiBin, webBin := filepath.Join(dir, "api"), filepath.Join(dir, "web")
+	if err := copyFile(bin.worker, apiBin); err != nil {
+		t.Fatal(err)
+	}
+	if err := copyFile(bin.plain, webBin); err != nil {
+		t.Fatal(err)
+	}
+	h := start(t, l, map[string]string{"db": bin.workerExit, "api": apiBin, "web": webBin}, func(o *Options) {
+		o.BackoffMin = time.Hour // db crashes once and stays down
+	})
+	h.waitReady("api", "web")
+	warn := h.waitEvents("a warning about api", 1, kind(EventWarning, "api"))
+	if len(warn) != 1 || !strings.Contains(warn[0].Reason, "db, which it depends on, is not ready after 300ms") {
+		t.Errorf("warnings for api: %v", warn)
+	}
+	if started := h.waitEvents("api to start", 1, kind(EventStarted, "api")); len(started) != 1 || started[0].Time.Before(h.eventsOf(kind(EventStarted, "db"))[0].Time.Add(300*time.Millisecond)) {
+		t.Errorf("api started %v, want once, after db's ready_timeout", started)
+	}
+
+	before := map[string]int{"api": h.pids("api")[0], "web": h.pids("web")[0]}
+	// A new build put in place of the old binaries, as `toil build` does.
+	if err := copyFile(bin.workerV2, apiBin+".new"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(apiBin+".new", apiBin); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.sv.RollAll(context.Background()); err == nil || !strings.Contains(err.Error(), "roll db") {
+		t.Errorf("RollAll = %v, want db's failure (it cannot start) and no other", err)
+	}
+	for name, pid := range before {
+		if got := h.pids(name)[0]; got == pid {
+			t.Errorf("%s was not rolled: still pid %d", name, pid)
+		}
+		waitExit(t, pid)
+	}
+	if body, err := get("http://" + h.addr("api") + "/"); err != nil || field(body, "bin") != "api" {
+		t.Errorf("api after RollAll: %q, %v", body, err)
+	}
+}
+
+// A worker whose binary disappeared cannot be restarted: it shows as
+// failed, saying why, and starts again once the binary is back.
+func TestFailedStartRecovers(t *testing.T) {
+	t.Parallel()
+	binPath := filepath.Join(t.TempDir(), "legacy")
+	if err := copyFile(bin.plain, binPath); err != nil {
+		t.Fatal(err)
+	}
+	l := testLayout(t, mainSvc("legacy", 1))
+	h := start(t, l, map[string]string{"legacy": binPath}, func(o *Options) {
+		o.BackoffMin, o.BackoffMax = 10*time.Millisecond, 20*time.Millisecond
+	})
+	h.waitReady()
+	if err := os.Remove(binPath); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(h.pids("legacy")[0], syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	failed := h.waitEvents("a failed start", 1, kind(EventStartFailed, "legacy"))
+	if !strings.Contains(failed[0].Reason, "no such file or directory") {
+		t.Errorf("start-failed reason %q does not say the binary is missing", failed[0].Reason)
+	}
+	w := h.status("legacy").Workers[0]
+	if w.State != StateFailed || w.PID != 0 || !strings.Contains(w.Error, "no such file") {
+		t.Errorf("legacy.1 = %+v, want failed, no pid, the reason", w)
+	}
+	if err := copyFile(bin.plain, binPath); err != nil {
+		t.Fatal(err)
+	}
+	h.waitReady()
+	if _, err := get("http://" + h.addr("legacy") + "/"); err != nil {
+		t.Errorf("legacy after its binary came back: %v", err)
 	}
 }

@@ -49,7 +49,7 @@ func TestStopLeavesNoProcess(t *testing.T) {
 	}
 	h.waitReady()
 	var pids []int
-	for _, e := range h.eventsOf(func(e Event) bool { return e.Kind == EventStarted }) {
+	for _, e := range h.waitEvents("4 workers to start", 4, func(e Event) bool { return e.Kind == EventStarted }) {
 		pids = append(pids, e.PID)
 	}
 	if len(pids) != 4 {
