@@ -33,6 +33,11 @@
 // old workers keep serving, and the failure is an [EventRollFailed] and a
 // [*RollError] naming the worker, the reason and its last lines of output.
 //
+// A main: service's workers each listen on a socket of their own, and
+// closing one resets the connections queued on it: a predecessor is
+// unpublished first and sent SIGTERM 100 ms later, so a proxy that picked
+// it just before still gets its connection accepted.
+//
 // A worker that exits on its own is restarted after a backoff that doubles
 // from layout.BackoffMin to layout.BackoffMax and starts again once a
 // worker stayed up for layout.BackoffReset; meanwhile [Supervisor.Status]
@@ -50,6 +55,11 @@
 // the same directory kills any of them still running and says so
 // ([EventStaleKilled]), and a lock keeps two supervisors from sharing one
 // directory.
+//
+// The socket workers inherit is a duplicate made so that starting a worker
+// never puts the shared socket into blocking mode (ln.File() would, through
+// os/exec's Fd call): a blocking accept in the running workers could not be
+// interrupted by their shutdown.
 //
 // The supervisor prints nothing: worker output comes line by line through
 // [Options.Log], and what it does through [Options.OnEvent].

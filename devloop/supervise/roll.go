@@ -234,6 +234,8 @@ func (s *Supervisor) Scale(ctx context.Context, service string, n int) error {
 	if svc == nil {
 		return s.unknown(service)
 	}
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
 	svc.op.Lock()
 	defer svc.op.Unlock()
 	return s.scale(ctx, svc, n)
@@ -300,6 +302,8 @@ func (s *Supervisor) Remove(ctx context.Context, service string) error {
 	if svc == nil {
 		return s.unknown(service)
 	}
+	ctx, cancel := s.opContext(ctx)
+	defer cancel()
 	svc.op.Lock()
 	defer svc.op.Unlock()
 	return s.remove(ctx, svc)
@@ -424,6 +428,13 @@ func (s *Supervisor) Apply(ctx context.Context, l *layout.Layout, binaries map[s
 		}
 		svc.op.Unlock()
 	}
+	// Status lists services in the layout's order.
+	s.mu.Lock()
+	slices.SortStableFunc(s.services, func(a, b *service) int {
+		return slices.IndexFunc(l.Services, func(x *layout.Service) bool { return x.Name == a.name }) -
+			slices.IndexFunc(l.Services, func(x *layout.Service) bool { return x.Name == b.name })
+	})
+	s.mu.Unlock()
 	return errors.Join(errs...)
 }
 

@@ -182,6 +182,15 @@ func startChild(t *testing.T, dir string, pdeathsig bool) (*exec.Cmd, []int) {
 	if len(pids) != 3 {
 		t.Fatalf("child said %q, want 3 pids", line)
 	}
+	// Should a test fail, its workers must not outlive it: those still
+	// running a fixture binary are killed.
+	t.Cleanup(func() {
+		for _, pid := range pids {
+			if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && strings.HasPrefix(exe, bin.dir) {
+				syscall.Kill(pid, syscall.SIGKILL)
+			}
+		}
+	})
 	return cmd, pids
 }
 
@@ -220,11 +229,6 @@ func TestStaleWorkersAreKilledAtTheNextStart(t *testing.T) {
 			t.Fatalf("worker %d died with its supervisor although it had no parent-death signal", pid)
 		}
 	}
-	t.Cleanup(func() {
-		for _, pid := range pids {
-			syscall.Kill(pid, syscall.SIGKILL)
-		}
-	})
 
 	l := testLayout(t, runSvc("web", 1))
 	h := newHarness(t)

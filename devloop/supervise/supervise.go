@@ -241,7 +241,6 @@ func (s *Supervisor) Start(ctx context.Context, binaries map[string]string) erro
 		s.mu.Unlock()
 		return errors.New("supervise: Start called twice")
 	}
-	s.started = true
 	var errs []error
 	for _, svc := range s.services {
 		svc.binary = binaries[svc.name]
@@ -251,6 +250,7 @@ func (s *Supervisor) Start(ctx context.Context, binaries map[string]string) erro
 			errs = append(errs, fmt.Errorf("start %s: %w", svc.name, err))
 		}
 	}
+	s.started = len(errs) == 0 // a caller may fix the binaries and try again
 	order := s.layout.StartOrder()
 	s.mu.Unlock()
 	if len(errs) > 0 {
