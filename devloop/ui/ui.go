@@ -99,13 +99,13 @@ type UI struct {
 	opts Options
 	r    *lipgloss.Renderer
 
-	mu       sync.Mutex
-	width    int            // of the name column
-	colours  map[string]int // service → palette index
-	status   []Status
-	printed  map[string]string // plain mode: the last status line printed per service
-	footer   int               // live mode: status lines on screen below the logs
-	closed   bool
+	mu      sync.Mutex
+	width   int            // of the name column
+	colours map[string]int // service → palette index
+	status  []Status
+	printed map[string]string // plain mode: the last status line printed per service
+	footer  int               // live mode: status lines on screen below the logs
+	closed  bool
 }
 
 // New returns a UI writing to w.
