@@ -17,6 +17,8 @@ import (
 const (
 	stateFileName = "workers.json"
 	lockFileName  = "supervisor.lock"
+	// notifyDirPrefix names the temporary directories of notify sockets.
+	notifyDirPrefix = "toil-sv-"
 	// staleWait bounds how long the supervisor waits for a killed stale
 	// worker to disappear before it binds the sockets that worker held.
 	staleWait = 5 * time.Second
@@ -27,10 +29,11 @@ const (
 // known by its pid and its start time (field 22 of /proc/PID/stat): a pid
 // reused by another process has another start time and is left alone.
 type stateFile struct {
-	dir     string
-	lock    *os.File
-	workers map[int]stateWorker
-	err     error // the first error writing the file, reported by clear
+	dir       string
+	notifyDir string
+	lock      *os.File
+	workers   map[int]stateWorker
+	err       error // the first error writing the file, reported by clear
 }
 
 // stateWorker is one worker in the state file.
@@ -43,8 +46,11 @@ type stateWorker struct {
 }
 
 type stateDoc struct {
-	Supervisor int           `json:"supervisor"`
-	Workers    []stateWorker `json:"workers"`
+	Supervisor int `json:"supervisor"`
+	// NotifyDir is the supervisor's temporary directory of notify sockets,
+	// which a killed supervisor leaves behind.
+	NotifyDir string        `json:"notify_dir,omitempty"`
+	Workers   []stateWorker `json:"workers"`
 }
 
 // openState takes dir's lock and kills the workers its last supervisor
@@ -95,6 +101,9 @@ func (st *stateFile) killStale() ([]stateWorker, error) {
 		// A torn or foreign file: nothing in it can be trusted to kill.
 		return nil, nil
 	}
+	if d := doc.NotifyDir; d != "" && filepath.Dir(d) == filepath.Clean(os.TempDir()) && strings.HasPrefix(filepath.Base(d), notifyDirPrefix) {
+		os.RemoveAll(d)
+	}
 	var killed []stateWorker
 	for _, w := range doc.Workers {
 		if w.PID <= 1 || w.Start == 0 {
@@ -135,7 +144,7 @@ func (st *stateFile) remove(p *proc) {
 // save writes the file whole, through a rename, so a supervisor killed
 // while writing leaves the old file rather than half a new one.
 func (st *stateFile) save() {
-	doc := stateDoc{Supervisor: os.Getpid(), Workers: make([]stateWorker, 0, len(st.workers))}
+	doc := stateDoc{Supervisor: os.Getpid(), NotifyDir: st.notifyDir, Workers: make([]stateWorker, 0, len(st.workers))}
 	for _, w := range st.workers {
 		doc.Workers = append(doc.Workers, w)
 	}
@@ -159,6 +168,12 @@ func (st *stateFile) clear() error {
 		err = nil
 	}
 	return errors.Join(st.err, err)
+}
+
+// setNotifyDir records the supervisor's notify socket directory.
+func (st *stateFile) setNotifyDir(dir string) {
+	st.notifyDir = dir
+	st.save()
 }
 
 // close releases the lock.

@@ -5,6 +5,7 @@ package supervise
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -230,6 +231,15 @@ func TestStaleWorkersAreKilledAtTheNextStart(t *testing.T) {
 		}
 	}
 
+	// The killed supervisor's notify sockets are left too.
+	var doc stateDoc
+	if data, err := os.ReadFile(filepath.Join(dir, "state", stateFileName)); err != nil || json.Unmarshal(data, &doc) != nil || len(doc.Workers) != 3 {
+		t.Fatalf("the state file of the killed supervisor: %v, %+v", err, doc)
+	}
+	if _, err := os.Stat(doc.NotifyDir); err != nil {
+		t.Fatalf("notify dir of the killed supervisor: %v", err)
+	}
+
 	l := testLayout(t, runSvc("web", 1))
 	h := newHarness(t)
 	opts := h.options(l)
@@ -254,6 +264,9 @@ func TestStaleWorkersAreKilledAtTheNextStart(t *testing.T) {
 	}
 	for _, pid := range pids {
 		waitExit(t, pid)
+	}
+	if _, err := os.Stat(doc.NotifyDir); err == nil {
+		t.Errorf("the killed supervisor's notify dir %s is still there", doc.NotifyDir)
 	}
 
 	// Two supervisors never share a state directory.

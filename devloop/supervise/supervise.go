@@ -199,11 +199,15 @@ func New(opts Options) (_ *Supervisor, err error) {
 		}
 	}
 
-	s.tmp, err = os.MkdirTemp("", "toil-sv-")
+	s.tmp, err = os.MkdirTemp("", notifyDirPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("supervise: temp dir for notify sockets: %w", err)
 	}
 	cleanup = append(cleanup, func() { os.RemoveAll(s.tmp) })
+	if s.state != nil {
+		// A supervisor that is killed leaves it: the next one removes it.
+		s.state.setNotifyDir(s.tmp)
+	}
 
 	for _, spec := range opts.Layout.Services {
 		svc, err := s.newService(spec)
