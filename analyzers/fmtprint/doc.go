@@ -32,11 +32,13 @@
 //   - a print wrapper: a call that is the whole result of a return and
 //     prints the function's own parameters or receiver (return
 //     fmt.Println(a...));
-//   - a prompt: a print in a function that reads the terminal, by calling
-//     fmt.Scan, Scanf or Scanln or golang.org/x/term.ReadPassword, or by
-//     passing os.Stdin or syscall.Stdin to a call
-//     (bufio.NewReader(os.Stdin)); storing os.Stdin in a field is not
-//     reading it;
+//   - a prompt: a print next to a read of the terminal, that is, a call of
+//     fmt.Scan, Scanf or Scanln or golang.org/x/term.ReadPassword, or a
+//     call handed os.Stdin or syscall.Stdin (bufio.NewReader(os.Stdin));
+//     storing os.Stdin in a field is not reading it. Next to: the read is
+//     in the print's block, or the read's block encloses the print (a
+//     reader made before a prompt loop); a read elsewhere in the function
+//     does not count;
 //   - generated files.
 //
 // These exemptions look at the innermost function around the print and

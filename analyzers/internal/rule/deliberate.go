@@ -155,45 +155,72 @@ func Forwarded(info *types.Info, cur inspector.Cursor) bool {
 	return used
 }
 
-// InPrompt reports whether cur is in a function that reads the terminal:
-// it calls fmt.Scan, Scanf or Scanln, or ReadPassword of golang.org/x/term
-// (or its old home golang.org/x/crypto/ssh/terminal), or hands standard
-// input to a call (bufio.NewReader(os.Stdin), os.Stdin.Read,
-// term.ReadPassword(int(syscall.Stdin))). A prompt must reach the terminal
-// the answer is read from (helm's passphrase prompt), so it is not a
-// leftover. Storing os.Stdin (cmd.Stdin = os.Stdin) is not reading it.
-// Nested closures count as part of the function; the function is the
-// innermost one around cur.
+// InPrompt reports whether cur is a prompt: output next to a read of the
+// terminal. A read is a call of fmt.Scan, Scanf or Scanln, or of
+// ReadPassword of golang.org/x/term (or its old home
+// golang.org/x/crypto/ssh/terminal), or a call handed standard input
+// (bufio.NewReader(os.Stdin), os.Stdin.Read,
+// term.ReadPassword(int(syscall.Stdin))); storing os.Stdin (cmd.Stdin =
+// os.Stdin) is not reading it. A prompt must reach the terminal the answer
+// is read from (helm's passphrase prompt), so it is not a leftover.
+//
+// Next to means, within the innermost function: the read is somewhere in
+// the block (or case) holding the print (print, then read in an if/else),
+// or the block holding the read encloses the print (a reader made before
+// a prompt loop). A read elsewhere in a long function does not make all
+// its output a prompt: migrate's Main asks for confirmation deep in one
+// case, and its version print in another branch is still reported.
 func InPrompt(info *types.Info, cur inspector.Cursor) bool {
-	_, body, ok := enclosingFunc(cur)
-	if !ok || body == nil {
+	fn, ok := enclosingFuncCursor(cur)
+	if !ok {
 		return false
 	}
+	printBlock, ok := innermostBlock(cur)
+	if !ok {
+		return false
+	}
+	for c := range fn.Preorder((*ast.CallExpr)(nil)) {
+		if !readsTerminalCall(info, c.Node().(*ast.CallExpr)) {
+			continue
+		}
+		if within(printBlock.Node(), c.Node().Pos()) {
+			return true
+		}
+		if readBlock, ok := innermostBlock(c); ok && within(readBlock.Node(), cur.Node().Pos()) {
+			return true
+		}
+	}
+	return false
+}
+
+// readsTerminalCall reports whether call reads the terminal (see InPrompt).
+func readsTerminalCall(info *types.Info, call *ast.CallExpr) bool {
+	if path, name, ok := pkgMember(info, call.Fun); ok && readsTerminal(path, name) {
+		return true
+	}
+	operands := call.Args
+	if sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr); ok {
+		operands = append([]ast.Expr{sel.X}, operands...)
+	}
 	reads := false
-	ast.Inspect(body, func(n ast.Node) bool {
-		call, ok := n.(*ast.CallExpr)
-		if !ok || reads {
+	for _, e := range operands {
+		ast.Inspect(e, func(n ast.Node) bool {
+			if e, ok := n.(ast.Expr); ok && isStdin(info, e) {
+				reads = true
+			}
 			return !reads
-		}
-		if path, name, ok := pkgMember(info, call.Fun); ok && readsTerminal(path, name) {
-			reads = true
-			return false
-		}
-		operands := call.Args
-		if sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr); ok {
-			operands = append([]ast.Expr{sel.X}, operands...)
-		}
-		for _, e := range operands {
-			ast.Inspect(e, func(n ast.Node) bool {
-				if e, ok := n.(ast.Expr); ok && isStdin(info, e) {
-					reads = true
-				}
-				return !reads
-			})
-		}
-		return !reads
-	})
+		})
+	}
 	return reads
+}
+
+// innermostBlock returns the statement list holding cur: a block, or the
+// body of a case of a switch or select.
+func innermostBlock(cur inspector.Cursor) (inspector.Cursor, bool) {
+	for c := range cur.Enclosing((*ast.BlockStmt)(nil), (*ast.CaseClause)(nil), (*ast.CommClause)(nil)) {
+		return c, true
+	}
+	return inspector.Cursor{}, false
 }
 
 // readsTerminal reports whether the package-level function path.name reads
@@ -259,13 +286,24 @@ type funcNode struct {
 // enclosingFunc returns the innermost function declaration or literal
 // around cur, and its body.
 func enclosingFunc(cur inspector.Cursor) (funcNode, *ast.BlockStmt, bool) {
-	for c := range cur.Enclosing((*ast.FuncDecl)(nil), (*ast.FuncLit)(nil)) {
-		switch fn := c.Node().(type) {
-		case *ast.FuncDecl:
-			return funcNode{recv: fn.Recv, typ: fn.Type}, fn.Body, true
-		case *ast.FuncLit:
-			return funcNode{typ: fn.Type}, fn.Body, true
-		}
+	c, ok := enclosingFuncCursor(cur)
+	if !ok {
+		return funcNode{}, nil, false
+	}
+	switch fn := c.Node().(type) {
+	case *ast.FuncDecl:
+		return funcNode{recv: fn.Recv, typ: fn.Type}, fn.Body, true
+	case *ast.FuncLit:
+		return funcNode{typ: fn.Type}, fn.Body, true
 	}
 	return funcNode{}, nil, false
+}
+
+// enclosingFuncCursor returns the innermost function declaration or literal
+// around cur.
+func enclosingFuncCursor(cur inspector.Cursor) (inspector.Cursor, bool) {
+	for c := range cur.Enclosing((*ast.FuncDecl)(nil), (*ast.FuncLit)(nil)) {
+		return c, true
+	}
+	return inspector.Cursor{}, false
 }
