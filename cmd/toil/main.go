@@ -9,6 +9,7 @@ import (
 	"github.com/toilhq/toil/internal/cmd/root"
 	"github.com/toilhq/toil/internal/cmd/version"
 	"github.com/toilhq/toil/internal/cmdutil"
+	"github.com/toilhq/toil/internal/shim"
 	"github.com/toilhq/toil/internal/vettool"
 )
 
@@ -18,6 +19,11 @@ func main() {
 
 // run is main without the exit, so the testscript runner can call it too.
 func run(args []string) int {
+	// Workers start through toil as a shim so LISTEN_PID is their own pid;
+	// it must cost nothing, so it comes before anything else.
+	if shim.Invoked(args) {
+		shim.Main(args) // never returns: execs the worker
+	}
 	// go vet's handshake (-flags, -V=full, a .cfg file) is not a cobra
 	// command line: pflag would reject -V=full, so it is answered first.
 	if vettool.Invoked(args) {
