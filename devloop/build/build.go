@@ -49,9 +49,10 @@ var ErrSuperseded = errors.New("build superseded by a newer one")
 
 // Reason says why a build runs.
 type Reason struct {
-	// Files are the absolute paths of the files created, modified or
-	// removed since the last Build. Empty means every service: the first
-	// build, or a caller that does not know what changed.
+	// Files are the files created, modified or removed since the last
+	// Build: absolute, or relative to the layout's directory. Empty means
+	// every service: the first build, or a caller that does not know what
+	// changed.
 	Files []string
 }
 
@@ -74,7 +75,8 @@ type Options struct {
 	// inputs changed: an escape hatch, and a baseline for measuring.
 	All bool
 	// OnStart, when set, is called as each go build starts, with its
-	// process id and arguments: a UI's "building" line, a -v log.
+	// process id and arguments: a UI's "building" line, a -v log. It runs
+	// on the building goroutine and must not block.
 	OnStart func(pid int, args []string)
 }
 
@@ -110,7 +112,7 @@ type Result struct {
 	// Output is everything the go commands printed: compiler errors.
 	Output string
 	// ExitCode is the go command's exit status: 0 when every build
-	// succeeded or none ran.
+	// succeeded or none ran, -1 when a signal killed it.
 	ExitCode int
 	// Started and Duration time the whole Build, from the call (waiting for
 	// a cancelled build to be killed included) to the binaries in place.
@@ -328,6 +330,9 @@ func (b *Builder) Build(ctx context.Context, r Reason) (*Result, error) {
 		b.pendingAll = true
 	}
 	for _, f := range r.Files {
+		if !filepath.IsAbs(f) {
+			f = filepath.Join(b.lay.Dir, f)
+		}
 		b.pending[filepath.Clean(f)] = true
 	}
 	b.mu.Unlock()
@@ -415,6 +420,11 @@ func (b *Builder) build(ctx context.Context, files map[string]bool, all bool) (*
 	}
 	if len(found) > 0 {
 		relist = true // a new main, or a service package listed for the first time
+	}
+	if relist {
+		// Until a listing succeeds: a cancelled build must not leave a
+		// map the next one trusts.
+		b.stale = true
 	}
 
 	overlay, err := b.writeOverlay()

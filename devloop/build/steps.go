@@ -296,11 +296,18 @@ func (b *Builder) runGo(ctx context.Context, args []string, build bool) ([]byte,
 	switch {
 	case err == nil:
 		return out.Bytes(), 0, nil
-	case errors.As(err, &ee) && ee.Exited():
+	case errors.As(err, &ee):
 		if !build {
 			out.Write(stderr.Bytes())
 		}
-		return out.Bytes(), ee.ExitCode(), nil
+		code := ee.ExitCode()
+		if !ee.Exited() {
+			// Killed by someone else (the OOM killer, a user): a failed
+			// build like any other, which the next save retries.
+			fmt.Fprintf(&out, "go %s: %v\n", args[0], err)
+			code = -1
+		}
+		return out.Bytes(), code, nil
 	}
 	return nil, 0, fmt.Errorf("go %s: %w", args[0], err)
 }
