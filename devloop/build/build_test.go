@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/sha256"
+	"debug/elf"
 	"errors"
 	"fmt"
 	"os"
@@ -707,5 +708,65 @@ services:
 	}
 	if got := output(t, res.Service("b").Binary); got != "b v2" {
 		t.Errorf("b says %q", got)
+	}
+}
+
+// A package imported for the first time is followed: a later change to it
+// rebuilds the service that now imports it, and a go.mod change builds
+// everything.
+func TestNewImportFollowed(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	b := f.builder(Options{})
+	f.build(b)
+
+	f.write("extra/extra.go", "package extra\n\n// Suffix ends web's line.\nfunc Suffix() string { return \"+x1\" }\n")
+	f.write("lib/lib.go", "package lib\n\nimport \"example.com/app/extra\"\n\n// Version is what web prints.\nfunc Version() string { return \"v1\" + extra.Suffix() }\n")
+	res := f.build(b, "extra/extra.go", "lib/lib.go")
+	want(t, res, map[string]State{"web": Changed, "plain": Unchanged})
+	if got := output(t, res.Service("web").Binary); got != "web v1+x1" {
+		t.Errorf("web says %q", got)
+	}
+
+	f.replace("extra/extra.go", "+x1", "+x2")
+	res = f.build(b, "extra/extra.go")
+	want(t, res, map[string]State{"web": Changed, "plain": Unchanged})
+	if got := output(t, res.Service("web").Binary); got != "web v1+x2" {
+		t.Errorf("web says %q after editing the newly imported package", got)
+	}
+
+	f.write("go.mod", readFile(t, f.path("go.mod"))+"\n// a comment\n")
+	res = f.build(b, "go.mod")
+	want(t, res, map[string]State{"web": Unchanged, "plain": Unchanged})
+	if !res.Service("web").Built || !res.Service("plain").Built {
+		t.Errorf("a go.mod change did not build every service: %v", res.Commands)
+	}
+}
+
+// -ldflags from GOFLAGS still apply, with -s -w added: no DWARF, unless
+// Options.Debug keeps it for a debugger.
+func TestLinkerFlags(t *testing.T) {
+	t.Parallel()
+	over := map[string]string{
+		"toil.yaml":     "name: app\nservices:\n  plain: {main: ./plain}\n",
+		"plain/main.go": "package main\n\nimport \"fmt\"\n\nvar version = \"none\"\n\nfunc main() { fmt.Println(\"plain\", version) }\n",
+	}
+	for _, debug := range []bool{false, true} {
+		f := newFixture(t, over)
+		b := f.builder(Options{Env: testEnv("GOFLAGS=-ldflags=-X=main.version=goflags"), Debug: debug})
+		res := f.build(b)
+		bin := res.Service("plain").Binary
+		if got := output(t, bin); got != "plain goflags" {
+			t.Errorf("debug %v: plain says %q: GOFLAGS's -ldflags was lost", debug, got)
+		}
+		ef, err := elf.Open(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hasDWARF := ef.Section(".debug_info") != nil
+		ef.Close()
+		if hasDWARF != debug {
+			t.Errorf("debug %v: binary has DWARF: %v", debug, hasDWARF)
+		}
 	}
 }
