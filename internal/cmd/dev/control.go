@@ -103,14 +103,14 @@ func printStatus(opts *ControlOptions, r *devloop.Report) {
 	for _, s := range r.Services {
 		fmt.Fprintf(tw, "%s\t%d/%d\t%s\t%s\n", s.Name, s.Ready, s.Total, s.State, s.Addr)
 		for _, w := range s.Workers {
-			line := fmt.Sprintf("  %s\tpid %d\t%s", w.ID, w.PID, w.State)
+			var more []string
 			if w.Restarts > 0 {
-				line += fmt.Sprintf(", %d restarts", w.Restarts)
+				more = append(more, plural(w.Restarts, "restart"))
 			}
 			if w.Error != "" {
-				line += ": " + w.Error
+				more = append(more, w.Error)
 			}
-			fmt.Fprintln(tw, line+"\t")
+			fmt.Fprintf(tw, "  %s\tpid %d\t%s\t%s\n", w.ID, w.PID, w.State, strings.Join(more, ": "))
 		}
 	}
 	for _, b := range r.Backing {
@@ -132,6 +132,13 @@ func printStatus(opts *ControlOptions, r *devloop.Report) {
 			fmt.Fprintf(out, "%s is stale: %s\n", s.Name, s.Stale)
 		}
 	}
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
 
 func indent(s string) string {
