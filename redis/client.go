@@ -215,7 +215,11 @@ func (c *Client) ToilPreSetup(ctx context.Context, env *toil.MixinEnv) error {
 	rdb.AddHook(newMetricsHook(env.Stats, env.Section))
 	if err := connect(ctx, rdb, cfg.ConnectTimeout); err != nil {
 		_ = rdb.Close()
-		return fmt.Errorf("connect to redis %s (from %s): %w; check that the server runs and that %s points to it", c.shown, from, err, from)
+		hint := fmt.Sprintf("check that the server runs and that %s points to it", from)
+		if permanent(err) {
+			hint = fmt.Sprintf("the server refused: check the user, password and database number in %s", from)
+		}
+		return fmt.Errorf("connect to redis %s (from %s): %w; %s", c.shown, from, err, hint)
 	}
 	c.Client = rdb
 	registerPoolStats(env, rdb)

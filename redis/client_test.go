@@ -169,6 +169,9 @@ func TestWrongPasswordFailsAtOnce(t *testing.T) {
 	if strings.Contains(err.Error(), "wrong-pw") || !strings.Contains(err.Error(), "redis://:xxxxx@"+srv.Addr()) {
 		t.Errorf("error should name the URL without its password:\n%v", err)
 	}
+	if !strings.Contains(err.Error(), "the server refused: check the user, password") {
+		t.Errorf("error should point at the credentials:\n%v", err)
+	}
 	if strings.Contains(err.Error(), "attempts") {
 		t.Errorf("an answer from the server (a refused password) is not worth retrying:\n%v (after %s)", err, time.Since(start))
 	}
