@@ -38,7 +38,7 @@ func run(pass *analysis.Pass, patterns *rule.Patterns) (any, error) {
 			return // tests and examples print on purpose
 		}
 		_, key, ok := rule.Matches(pass.TypesInfo, call, targets.FmtPrint)
-		if !ok || rule.DebugGated(cur) || rule.Deliberate(pass.TypesInfo, cur) {
+		if !ok || rule.DebugGated(cur) || p.Deliberate(cur) {
 			return // output a user switches on, or that the code around it shows is meant
 		}
 		p.ReportCall(f.Syntax, cur, rule.CalleeName(key)+" call in library code: return the text, take an io.Writer or log; printing is for command packages", true)

@@ -36,7 +36,7 @@ func run(pass *analysis.Pass, patterns *rule.Patterns) (any, error) {
 			return
 		}
 		t, key, ok := rule.Matches(pass.TypesInfo, call, targets.StdoutWrite)
-		if !ok || rule.DebugGated(cur) || rule.Deliberate(pass.TypesInfo, cur) {
+		if !ok || rule.DebugGated(cur) || p.Deliberate(cur) {
 			return // output a user switches on, or that the code around it shows is meant
 		}
 		var msg string

@@ -11,13 +11,56 @@ import (
 )
 
 // Deliberate reports whether the output call at cur is, by the shape of the
-// code around it, output its author meant: it is in a godoc example
-// (InExample), in a function that ends the process (InExitPath), forwarded
-// as a print wrapper's own result (Forwarded), or in a function that reads
-// the terminal (InPrompt). Each test resolves what it matches through the
-// type information or the file's import table, never by text alone.
-func Deliberate(info *types.Info, cur inspector.Cursor) bool {
-	return InExample(cur) || InExitPath(info, cur) || Forwarded(info, cur) || InPrompt(info, cur)
+// code around it, output its author meant: it is in an example
+// (InExample), in a function that ends the process (see exitsOnEveryPath),
+// forwarded as a print wrapper's own result (see forwarded), or a prompt
+// next to a read of the terminal (see isPrompt). Each test resolves what
+// it matches through the type information or the file's import table,
+// never by text alone. What a function does is worked out once per
+// function: a file can hold thousands of prints in one.
+func (p *Pass) Deliberate(cur inspector.Cursor) bool {
+	if InExample(cur) {
+		return true
+	}
+	fn, ok := enclosingFuncCursor(cur)
+	if !ok {
+		return false
+	}
+	facts := p.funcFacts(fn)
+	return facts.exits || forwarded(p.TypesInfo, cur, fn) || facts.isPrompt(cur)
+}
+
+// funcFacts is what the exemptions need to know about one function.
+type funcFacts struct {
+	exits bool               // every path through it ends the process
+	reads []inspector.Cursor // its calls that read the terminal
+}
+
+func (p *Pass) funcFacts(fn inspector.Cursor) *funcFacts {
+	if f, ok := p.facts[fn.Node()]; ok {
+		return f
+	}
+	f := &funcFacts{exits: exitsOnEveryPath(p.TypesInfo, funcBody(fn))}
+	for c := range fn.Preorder((*ast.CallExpr)(nil)) {
+		if readsTerminalCall(p.TypesInfo, c.Node().(*ast.CallExpr)) {
+			f.reads = append(f.reads, c)
+		}
+	}
+	if p.facts == nil {
+		p.facts = map[ast.Node]*funcFacts{}
+	}
+	p.facts[fn.Node()] = f
+	return f
+}
+
+func funcBody(fn inspector.Cursor) *ast.BlockStmt {
+	switch fn := fn.Node().(type) {
+	case *ast.FuncDecl:
+		return fn.Body
+	case *ast.FuncLit:
+		return fn.Body
+	}
+	return nil
 }
 
 // InExample reports whether cur is inside an example: a function without
@@ -51,18 +94,18 @@ func isExampleName(name string) bool {
 	return !unicode.IsLower(r)
 }
 
-// InExitPath reports whether cur is in the body of a function that ends the
+// exitsOnEveryPath reports whether a function with this body ends the
 // process: its last statement calls os.Exit or log.Fatal* and it has no
-// return statement, so every path through it ends there. Such a function is
-// a command's usage, help or version printer that happens to live in a
+// return statement, so every path through it ends there. Such a function
+// is a command's usage, help or version printer that happens to live in a
 // library package (nats-server's PrintServerAndExit); its output is the
 // point. A function that exits only in one branch (if err != nil {
 // fmt.Println(err); os.Exit(1) }) does not qualify: that is a library
-// killing its caller, and the print is still reported. The function is the
-// innermost one: a closure inside a dying function may run anywhere.
-func InExitPath(info *types.Info, cur inspector.Cursor) bool {
-	_, body, ok := enclosingFunc(cur)
-	if !ok || body == nil || len(body.List) == 0 {
+// killing its caller, and the print is still reported. Only the innermost
+// function around a print counts: a closure inside a dying function may
+// run anywhere.
+func exitsOnEveryPath(info *types.Info, body *ast.BlockStmt) bool {
+	if body == nil || len(body.List) == 0 {
 		return false
 	}
 	last, ok := body.List[len(body.List)-1].(*ast.ExprStmt)
@@ -104,13 +147,14 @@ func exits(info *types.Info, call *ast.CallExpr) bool {
 	return false
 }
 
-// Forwarded reports whether the call at cur is the whole result of a
-// return statement and prints something the function was given (one of
-// its parameters or its receiver): return fmt.Println(a...). That is a
-// print wrapper (go-spew's Println, testify's copy of it), whose contract
-// is to print. A print returned without any of the function's inputs
-// (return fmt.Println("here")) is not forwarding anything, and is reported.
-func Forwarded(info *types.Info, cur inspector.Cursor) bool {
+// forwarded reports whether the call at cur, in function fn, is the whole
+// result of a return statement and prints something the function was given
+// (one of its parameters or its receiver): return fmt.Println(a...). That
+// is a print wrapper (go-spew's Println, testify's copy of it), whose
+// contract is to print. A print returned without any of the function's
+// inputs (return fmt.Println("here")) is not forwarding anything, and is
+// reported.
+func forwarded(info *types.Info, cur, fn inspector.Cursor) bool {
 	call, ok := cur.Node().(*ast.CallExpr)
 	if !ok {
 		return false
@@ -126,16 +170,19 @@ func Forwarded(info *types.Info, cur inspector.Cursor) bool {
 	if !ok || len(ret.Results) != 1 || ast.Unparen(ret.Results[0]) != call {
 		return false
 	}
-	fn, _, ok := enclosingFunc(cur)
-	if !ok {
-		return false
+	var fields []*ast.FieldList
+	switch fn := fn.Node().(type) {
+	case *ast.FuncDecl:
+		fields = []*ast.FieldList{fn.Recv, fn.Type.Params}
+	case *ast.FuncLit:
+		fields = []*ast.FieldList{fn.Type.Params}
 	}
 	inputs := map[types.Object]bool{}
-	for _, fields := range []*ast.FieldList{fn.recv, fn.typ.Params} {
-		if fields == nil {
+	for _, fl := range fields {
+		if fl == nil {
 			continue
 		}
-		for _, field := range fields.List {
+		for _, field := range fl.List {
 			for _, name := range field.Names {
 				if obj := info.Defs[name]; obj != nil {
 					inputs[obj] = true
@@ -155,45 +202,42 @@ func Forwarded(info *types.Info, cur inspector.Cursor) bool {
 	return used
 }
 
-// InPrompt reports whether cur is a prompt: output next to a read of the
-// terminal. A read is a call of fmt.Scan, Scanf or Scanln, or of
-// ReadPassword of golang.org/x/term (or its old home
-// golang.org/x/crypto/ssh/terminal), or a call handed standard input
-// (bufio.NewReader(os.Stdin), os.Stdin.Read,
-// term.ReadPassword(int(syscall.Stdin))); storing os.Stdin (cmd.Stdin =
-// os.Stdin) is not reading it. A prompt must reach the terminal the answer
-// is read from (helm's passphrase prompt), so it is not a leftover.
+// isPrompt reports whether the output call at cur is a prompt: output next
+// to a read of the terminal (see readsTerminalCall) in the same function.
+// A prompt must reach the terminal the answer is read from (helm's
+// passphrase prompt), so it is not a leftover.
 //
-// Next to means, within the innermost function: the read is somewhere in
-// the block (or case) holding the print (print, then read in an if/else),
-// or the block holding the read encloses the print (a reader made before
-// a prompt loop). A read elsewhere in a long function does not make all
-// its output a prompt: migrate's Main asks for confirmation deep in one
-// case, and its version print in another branch is still reported.
-func InPrompt(info *types.Info, cur inspector.Cursor) bool {
-	fn, ok := enclosingFuncCursor(cur)
-	if !ok {
+// Next to means: the read is somewhere in the block (or case) holding the
+// print (print, then read in an if/else), or the block holding the read
+// encloses the print (a reader made before a prompt loop). A read
+// elsewhere in a long function does not make all its output a prompt:
+// migrate's Main asks for confirmation deep in one case, and its version
+// print in another branch is still reported.
+func (f *funcFacts) isPrompt(cur inspector.Cursor) bool {
+	if len(f.reads) == 0 {
 		return false
 	}
 	printBlock, ok := innermostBlock(cur)
 	if !ok {
 		return false
 	}
-	for c := range fn.Preorder((*ast.CallExpr)(nil)) {
-		if !readsTerminalCall(info, c.Node().(*ast.CallExpr)) {
-			continue
-		}
-		if within(printBlock.Node(), c.Node().Pos()) {
+	for _, r := range f.reads {
+		if within(printBlock.Node(), r.Node().Pos()) {
 			return true
 		}
-		if readBlock, ok := innermostBlock(c); ok && within(readBlock.Node(), cur.Node().Pos()) {
+		if readBlock, ok := innermostBlock(r); ok && within(readBlock.Node(), cur.Node().Pos()) {
 			return true
 		}
 	}
 	return false
 }
 
-// readsTerminalCall reports whether call reads the terminal (see InPrompt).
+// readsTerminalCall reports whether call reads the terminal: it is
+// fmt.Scan, Scanf or Scanln, or ReadPassword of golang.org/x/term (or its
+// old home golang.org/x/crypto/ssh/terminal), or it is handed standard
+// input (bufio.NewReader(os.Stdin), os.Stdin.Read,
+// term.ReadPassword(int(syscall.Stdin))). Storing os.Stdin (cmd.Stdin =
+// os.Stdin) is not reading it.
 func readsTerminalCall(info *types.Info, call *ast.CallExpr) bool {
 	if path, name, ok := pkgMember(info, call.Fun); ok && readsTerminal(path, name) {
 		return true
@@ -274,29 +318,6 @@ func pkgMember(info *types.Info, e ast.Expr) (path, name string, ok bool) {
 		return obj.Pkg().Path(), obj.Name(), true
 	}
 	return "", "", false
-}
-
-// funcNode is the innermost function around a node: its receiver (nil for
-// literals and functions), and its type.
-type funcNode struct {
-	recv *ast.FieldList
-	typ  *ast.FuncType
-}
-
-// enclosingFunc returns the innermost function declaration or literal
-// around cur, and its body.
-func enclosingFunc(cur inspector.Cursor) (funcNode, *ast.BlockStmt, bool) {
-	c, ok := enclosingFuncCursor(cur)
-	if !ok {
-		return funcNode{}, nil, false
-	}
-	switch fn := c.Node().(type) {
-	case *ast.FuncDecl:
-		return funcNode{recv: fn.Recv, typ: fn.Type}, fn.Body, true
-	case *ast.FuncLit:
-		return funcNode{typ: fn.Type}, fn.Body, true
-	}
-	return funcNode{}, nil, false
 }
 
 // enclosingFuncCursor returns the innermost function declaration or literal

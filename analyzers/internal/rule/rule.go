@@ -59,6 +59,7 @@ type Pass struct {
 	dirs   map[*ast.File]*index
 	uses   map[*ast.File]*fileUses
 	cgo    map[*ast.File]bool
+	facts  map[ast.Node]*funcFacts // by function, for Deliberate
 }
 
 // NewPass starts a rule's run on pass.
