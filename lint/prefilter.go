@@ -23,12 +23,13 @@ import (
 // rules that report there) has
 //
 //   - a call whose callee is a bare or selected name (through parentheses
-//     and generic instantiation) that the rule matches, and an import through
-//     which that callee can resolve: for a function, the file's own import of
-//     its package (qualified or dot); for a method, any file's import of a
-//     stubbed package whose stubs lead to the receiver's package, since
-//     nothing else has types in toil lint;
-//   - a call named print or println, for builtinprint;
+//     and generic instantiation) that the rule matches, resolvable to it:
+//     for a function, selected from the name under which the file imports
+//     its package, or bare with the package dot-imported; for a method,
+//     selected from anything, with some file importing a stubbed package
+//     whose stubs lead to the receiver's package (nothing else has types in
+//     toil lint);
+//   - a call of the bare name print or println, for builtinprint;
 //   - an import of a dump library, for dumpimport;
 //   - a comment that may be a directive the directives checker reports.
 //
@@ -194,19 +195,33 @@ func (p *prefilter) keep(importPath string, names []string, files []*ast.File) b
 		pkg := files[0].Name.Name
 		command = pkg == "main" || pkg == "cmd" || slices.Contains(strings.Split(importPath, "/"), "cmd")
 	}
-	// Methods are reached through values whose types any file may import.
+	// Methods are reached through values whose types any file may import;
+	// functions only through the calling file's import.
 	unitImports := map[string]bool{}
-	fileImports := make([]map[string]bool, len(files))
+	fileImports := make([]fileScope, len(files))
 	for i, f := range files {
-		fileImports[i] = map[string]bool{}
+		fs := fileScope{paths: map[string]bool{}, names: map[string]string{}, dots: map[string]bool{}}
 		for _, spec := range f.Imports {
 			path, err := strconv.Unquote(spec.Path.Value)
 			if err != nil {
 				return true // not for the prefilter to judge
 			}
 			unitImports[path] = true
-			fileImports[i][path] = true
+			fs.paths[path] = true
+			switch {
+			case spec.Name == nil:
+				// go/types names the import after the package clause of
+				// what it imports: for a target package, its stub.
+				if name := stubs.Name(path); name != "" {
+					fs.names[name] = path
+				}
+			case spec.Name.Name == ".":
+				fs.dots[path] = true
+			case spec.Name.Name != "_":
+				fs.names[spec.Name.Name] = path
+			}
 		}
+		fileImports[i] = fs
 	}
 	for i, f := range files {
 		if generated(f) {
@@ -217,19 +232,37 @@ func (p *prefilter) keep(importPath string, names []string, files []*ast.File) b
 			return true
 		}
 		if len(p.dumpImports) > 0 && !test && p.in("dumpimport", test, command) {
-			for path := range fileImports[i] {
+			for path := range fileImports[i].paths {
 				if slices.Contains(p.dumpImports, path) {
 					return true
 				}
 			}
 		}
-		candidate := func(name string) bool {
+		fs := fileImports[i]
+		candidate := func(name string, x ast.Expr) bool {
 			for _, g := range p.gates[name] {
 				if !p.in(g.rule, test, command) {
 					continue
 				}
-				if g.path == "" || (g.method && unitImports[g.path]) || (!g.method && fileImports[i][g.path]) {
-					return true
+				switch {
+				case g.path == "":
+					if x == nil {
+						return true // a builtin is only ever called by its bare name
+					}
+				case g.method:
+					if unitImports[g.path] {
+						return true
+					}
+				case x == nil:
+					if fs.dots[g.path] {
+						return true
+					}
+				default:
+					// A package-level function is named through the
+					// package: X must be the file's name for the import.
+					if id, ok := x.(*ast.Ident); ok && fs.names[id.Name] == g.path {
+						return true
+					}
 				}
 			}
 			return false
@@ -294,10 +327,18 @@ func (p *prefilter) hasDirectiveComment(f *ast.File) bool {
 	return false
 }
 
+// fileScope is what a file imports: paths, by local name, and dot-imported.
+type fileScope struct {
+	paths map[string]bool
+	names map[string]string // local name -> import path
+	dots  map[string]bool
+}
+
 // callsName reports whether f has a call whose callee is named so that
 // candidate accepts it: f(...), x.f(...), f[T](...), (x.f)(...), the forms
-// go/types resolves a callee from.
-func callsName(f *ast.File, candidate func(name string) bool) bool {
+// go/types resolves a callee from. candidate gets the name and, for a
+// selector, the expression it is selected from (nil for a bare name).
+func callsName(f *ast.File, candidate func(name string, x ast.Expr) bool) bool {
 	found := false
 	ast.Inspect(f, func(n ast.Node) bool {
 		if found {
@@ -316,9 +357,9 @@ func callsName(f *ast.File, candidate func(name string) bool) bool {
 		}
 		switch x := fun.(type) {
 		case *ast.Ident:
-			found = candidate(x.Name)
+			found = candidate(x.Name, nil)
 		case *ast.SelectorExpr:
-			found = candidate(x.Sel.Name)
+			found = candidate(x.Sel.Name, ast.Unparen(x.X))
 		}
 		return !found
 	})

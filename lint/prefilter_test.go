@@ -77,6 +77,21 @@ func TestPrefilterDropsNoFinding(t *testing.T) {
 		})
 	}
 
+	t.Run("skipped", func(t *testing.T) {
+		t.Parallel()
+		// Packages that mention target names without being able to call a
+		// target of the default rules (logdebug would match a *log.Logger
+		// method named Println): the prefilter must not type-check them.
+		cfg := Config{Dir: fixtures, Patterns: []string{"./otherprintln", "./gen", "./cmd/tool"}}
+		res, err := run(t.Context(), cfg, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Packages != 3 || res.checked != 0 || len(res.Findings) != 0 {
+			t.Errorf("%d units, %d type-checked, findings %v; want 3, 0, none", res.Packages, res.checked, findingList(res.Findings))
+		}
+	})
+
 	t.Run("benchmodule", func(t *testing.T) {
 		t.Parallel()
 		if testing.Short() {
@@ -217,6 +232,10 @@ func assertFixtureFindings(t *testing.T, dir string, res *Result) {
 		"methodexpr/m.go:6:dumpcall",
 		"nolintupper/n.go:5:directives",
 		"parens/p.go:5:fmtprint",
+		"ppv3/p.go:5:dumpimport",
+		"ppv3/p.go:7:dumpcall",
+		"renamed/r.go:4:dumpimport",
+		"renamed/r.go:6:dumpcall",
 		"stdout/s.go:9:stdoutwrite",
 		"stdout/s.go:10:stdoutwrite",
 	}

@@ -15,7 +15,9 @@ while [ "$i" -lt "$rounds" ]; do
 	for which in A B; do
 		if [ "$which" = A ]; then cmd=$a; else cmd=$b; fi
 		/usr/bin/time -f "%e %U %S" -o "$tmp/t" sh -c "$cmd" >/dev/null 2>&1 || true
-		read -r wall user sys < "$tmp/t"
+		# GNU time puts "Command exited with non-zero status N" first.
+		set -- $(tail -n 1 "$tmp/t")
+		wall=$1 user=$2 sys=$3
 		echo "$which $wall $user $sys" >> "$tmp/all"
 		printf '%s round %d: wall %ss user %ss sys %ss\n' "$which" "$((i + 1))" "$wall" "$user" "$sys"
 	done

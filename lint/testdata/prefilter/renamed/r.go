@@ -1,0 +1,6 @@
+// Package renamed names kr/pretty "fmt": fmt.Println here is pretty's.
+package renamed
+
+import fmt "github.com/kr/pretty"
+
+func Show(v any) { fmt.Println(v) }
