@@ -535,4 +535,3 @@ func under(dir string) []string {
 	}
 	return out
 }
-
