@@ -35,10 +35,10 @@
 // Go build ID, read from the binary's note, whose last part hashes the
 // binary's content: a service is [Changed] only when that differs, so an
 // edit that compiles to the same code (a comment on an existing line, a
-// file no service imports) rolls nothing. A changed binary is hard-linked
-// to .toil/dev/bin/<service>-<content id>, a path that is never written
-// again: a running worker's binary is never replaced under it, and equal
-// paths mean equal binaries. The go command replaces a staged binary by
+// function inlined away) rolls nothing. A changed binary is hard-linked to
+// .toil/dev/bin/<service>/<service>-<content id>, a path that is never
+// written again: a running worker's binary is never replaced under it, and
+// equal paths mean equal binaries. The newest [Options.Keep] others stay. The go command replaces a staged binary by
 // renaming or by removing it first, never by writing into it, so the link
 // in bin/ keeps the old content.
 //
@@ -58,9 +58,11 @@
 // the module (and of local replacements) to the services built from them.
 // [Reason.Files] then selects the services to build: a _test.go file, a
 // README or a package no service imports starts no go command at all. A
-// new import, file or go.mod change refreshes the map after the build.
-// Services whose last build failed are built every time until they
-// succeed.
+// new import, file, //go:embed pattern or go.mod change has the map listed
+// again, beside the go build. Services whose last build failed are built
+// every time until they succeed. (A run: service's generated main that
+// stops compiling, because the service was renamed or became a struct, has
+// the service looked for again and built once more.)
 //
 // # One build at a time
 //
