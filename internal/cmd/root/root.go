@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/toilhq/toil/internal/cmd/completion"
+	"github.com/toilhq/toil/internal/cmd/dev"
 	"github.com/toilhq/toil/internal/cmd/hooks"
 	"github.com/toilhq/toil/internal/cmd/lint"
 	"github.com/toilhq/toil/internal/cmd/run"
@@ -21,6 +22,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		Long: `toil runs Go services the way production does.
 
   toil run PKG.NAME     run one service by name, no main package needed
+  toil dev              run toil.yaml's whole layout as production does, reloading on save
   toil lint             stop stray debug prints and debugger calls before they land
   toil hooks install    run toil lint on staged lines before every commit`,
 		Example: `  toil run hello.world
@@ -52,6 +54,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		version.NewCmdVersion(f),
 		completion.NewCmdCompletion(f),
 		run.NewCmdRun(f, nil),
+		dev.NewCmdDev(f, nil),
 		lint.NewCmdLint(f, nil),
 		hooks.NewCmdHooks(f),
 	)
