@@ -22,7 +22,8 @@ type State int
 // The states of a service after a build.
 const (
 	// Unchanged: the binary is the same as before (or the service was not
-	// built: nothing it is built from changed). Nothing to roll.
+	// built: nothing it is built from changed). Nothing to roll. After
+	// Failed, it means the service builds again, to the binary it had.
 	Unchanged State = iota
 	// Changed: a new binary, at [ServiceResult.Binary]. Roll onto it.
 	Changed
@@ -191,6 +192,9 @@ type service struct {
 	id     string // content id of the current binary
 	binary string
 	failed bool
+	// isolated: its package could not be loaded last time, which stops a
+	// go build of anything with it; it is built on its own until it can.
+	isolated bool
 }
 
 // Builder builds a layout's services; see the package documentation.

@@ -770,3 +770,46 @@ func TestLinkerFlags(t *testing.T) {
 		}
 	}
 }
+
+// A package that cannot be loaded stops the go command before it builds
+// anything; the other services still build, then and afterwards.
+func TestLoadErrorHoldsNoOneBack(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, nil)
+	b := f.builder(Options{})
+	f.build(b)
+
+	f.replace("plain/main.go", `import "fmt"`, "import (\n\t\"fmt\"\n\n\t_ \"example.com/app/nope\"\n)")
+	f.replace("lib/lib.go", `"v1"`, `"v2"`)
+	res := f.build(b, "plain/main.go", "lib/lib.go")
+	want(t, res, map[string]State{"web": Changed, "plain": Failed})
+	if out := res.Service("plain").Output; !strings.Contains(out, "plain/main.go:6:2:") || !strings.Contains(out, "example.com/app/nope") {
+		t.Errorf("plain's output does not say what cannot be loaded:\n%s", out)
+	}
+	if out := res.Service("web").Output; out != "" {
+		t.Errorf("web has output:\n%s", out)
+	}
+	if got := output(t, res.Service("web").Binary); got != "web v2" {
+		t.Errorf("web says %q", got)
+	}
+
+	// plain stays broken: web's next change is not held back, and plain
+	// is built on its own.
+	f.replace("lib/lib.go", `"v2"`, `"v3"`)
+	res = f.build(b, "lib/lib.go")
+	want(t, res, map[string]State{"web": Changed, "plain": Failed})
+	if len(res.Commands) != 2 {
+		t.Errorf("ran %d go commands, want 2 (web, and plain on its own): %v", len(res.Commands), res.Commands)
+	}
+	if got := output(t, res.Service("web").Binary); got != "web v3" {
+		t.Errorf("web says %q", got)
+	}
+
+	f.replace("plain/main.go", "\t_ \"example.com/app/nope\"\n", "")
+	f.replace("plain/main.go", "plain v1", "plain v2")
+	res = f.build(b, "plain/main.go")
+	want(t, res, map[string]State{"web": Unchanged, "plain": Changed})
+	if got := output(t, res.Service("plain").Binary); got != "plain v2" {
+		t.Errorf("plain says %q after the fix", got)
+	}
+}

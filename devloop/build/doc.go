@@ -29,7 +29,10 @@
 // binary of an unaffected service already carries the build ID it would
 // get and the go command leaves it alone. (Services whose binaries would
 // have the same file name are spread over stage/1, stage/2, ...: one go
-// build each.)
+// build each. A package that cannot be loaded, say an import of nothing,
+// stops the go command before it builds anything: the services of that go
+// build are then built one by one, and the one that cannot load is built
+// on its own until it can, so it does not hold the others back.)
 //
 // A staged binary is then compared with the service's previous one by its
 // Go build ID, read from the binary's note, whose last part hashes the

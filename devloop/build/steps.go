@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -215,44 +216,85 @@ type groupOut struct {
 
 // goBuild runs one go build per stage group that has services in targets,
 // one after the other: they share the build cache, so a later one finds
-// the earlier one's compiled packages.
+// the earlier one's compiled packages. A service whose package could not
+// be loaded last time is built on its own: the go command builds nothing
+// at all when one of its packages cannot be loaded.
 func (b *Builder) goBuild(ctx context.Context, res *Result, overlay string, targets map[string]bool) ([]groupOut, error) {
 	var outs []groupOut
+	add := func(o groupOut) {
+		outs = append(outs, o)
+		res.Output += o.out
+		if o.code != 0 && res.ExitCode == 0 {
+			res.ExitCode = o.code
+		}
+	}
 	for g := range b.groups {
-		var o groupOut
-		var pkgs []string
-		toil := false
+		var together []*service
+		var runs [][]*service
 		for _, s := range b.services {
-			if s.group == g && targets[s.name] && b.buildable(s) {
-				o.services = append(o.services, s)
-				pkgs = append(pkgs, s.pattern)
-				toil = toil || s.run != ""
+			switch {
+			case s.group != g || !targets[s.name] || !b.buildable(s):
+			case s.isolated:
+				runs = append(runs, []*service{s})
+			default:
+				together = append(together, s)
 			}
 		}
-		if len(pkgs) == 0 {
-			continue
+		if len(together) > 0 {
+			runs = append([][]*service{together}, runs...)
 		}
-		args := []string{"build", "-o", b.stage(g) + string(filepath.Separator), "-buildvcs=false"}
-		args = append(args, b.ldflags...)
-		if toil && overlay != "" {
-			args = append(args, "-overlay", overlay)
+		for _, svcs := range runs {
+			o, err := b.goBuildOne(ctx, res, g, overlay, svcs)
+			if err != nil {
+				return nil, err
+			}
+			if len(svcs) == 1 {
+				svcs[0].isolated = o.code != 0 && loadFailure(o.out)
+			}
+			if len(svcs) == 1 || o.code == 0 || !loadFailure(o.out) {
+				add(o)
+				continue
+			}
+			// Whose package is it? Building each on its own says, and
+			// builds the others.
+			for _, s := range svcs {
+				o, err := b.goBuildOne(ctx, res, g, overlay, []*service{s})
+				if err != nil {
+					return nil, err
+				}
+				s.isolated = o.code != 0 && loadFailure(o.out)
+				add(o)
+			}
 		}
-		args = append(args, b.flags...)
-		args = append(args, pkgs...)
-		start := time.Now()
-		out, code, err := b.runGo(ctx, args, true)
-		if err != nil {
-			return nil, err
-		}
-		o.out, o.code = string(out), code
-		res.Commands = append(res.Commands, Command{Args: args, Duration: time.Since(start), ExitCode: code})
-		res.Output += o.out
-		if code != 0 && res.ExitCode == 0 {
-			res.ExitCode = code
-		}
-		outs = append(outs, o)
 	}
 	return outs, nil
+}
+
+// loadFailure reports whether a failed go build failed before compiling
+// anything: its messages name no package.
+func loadFailure(out string) bool {
+	_, secs := splitOutput(out)
+	return len(secs) == 0
+}
+
+// goBuildOne runs one go build of svcs into the stage of group g.
+func (b *Builder) goBuildOne(ctx context.Context, res *Result, g int, overlay string, svcs []*service) (groupOut, error) {
+	args := []string{"build", "-o", b.stage(g) + string(filepath.Separator), "-buildvcs=false"}
+	args = append(args, b.ldflags...)
+	if overlay != "" && slices.ContainsFunc(svcs, func(s *service) bool { return s.run != "" }) {
+		args = append(args, "-overlay", overlay)
+	}
+	args = append(args, b.flags...)
+	for _, s := range svcs {
+		args = append(args, s.pattern)
+	}
+	start := time.Now()
+	out, code, err := b.runGo(ctx, args, true)
+	if err != nil {
+		return groupOut{}, err
+	}
+	res.Commands = append(res.Commands, Command{Args: args, Duration: time.Since(start), ExitCode: code})
+	return groupOut{services: svcs, out: string(out), code: code}, nil
 }
 
 // runGo runs the go command in the layout's directory (so messages name
