@@ -813,3 +813,23 @@ func TestLoadErrorHoldsNoOneBack(t *testing.T) {
 		t.Errorf("plain says %q after the fix", got)
 	}
 }
+
+// A change named through a symbolic link to the module (macOS's /var is
+// /private/var; an editor may open a linked path) is still mapped to the
+// service built from it.
+func TestChangeThroughSymlink(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{"toil.yaml": "name: app\nservices:\n  plain: {main: ./plain}\n"})
+	b := f.builder(Options{})
+	f.build(b)
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Symlink(f.root, link); err != nil {
+		t.Fatal(err)
+	}
+	f.replace("plain/main.go", "plain v1", "plain v2")
+	res, err := b.Build(context.Background(), Reason{Files: []string{filepath.Join(link, "plain", "main.go")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want(t, res, map[string]State{"plain": Changed})
+}

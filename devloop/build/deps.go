@@ -39,6 +39,7 @@ const listFields = "ImportPath,Dir,Standard,DepOnly,Deps,Imports," +
 type pkgInfo struct {
 	path          string
 	dir           string
+	realDir       string          // dir with symbolic links resolved, when that differs
 	files         map[string]bool // base names of every file go list names, built or ignored
 	imports       map[string]bool
 	embedPatterns []string // //go:embed patterns, relative to dir
@@ -137,6 +138,10 @@ func (b *Builder) newIndex(pkgs []*listed, roots []listRoot) *index {
 			}
 		}
 		x.byDir[p.Dir] = append(x.byDir[p.Dir], info)
+		if real, err := filepath.EvalSymlinks(p.Dir); err == nil && real != p.Dir {
+			info.realDir = real
+			x.byDir[real] = append(x.byDir[real], info)
+		}
 	}
 	return x
 }
@@ -165,6 +170,19 @@ var buildExts = []string{".c", ".cc", ".cpp", ".cxx", ".m", ".h", ".hh", ".hpp",
 // of date after it (a new file or import, a go.mod change): then it must be
 // listed again before it is trusted for the next change.
 func (x *index) affected(p string) (svcs []string, stale bool) {
+	svcs, stale = x.affectedAt(p)
+	// The go command and the caller may see the tree through different
+	// symbolic links (macOS's /var is /private/var): try the real path too.
+	if real, err := filepath.EvalSymlinks(filepath.Dir(p)); err == nil && real != filepath.Dir(p) {
+		more, st := x.affectedAt(filepath.Join(real, filepath.Base(p)))
+		svcs, stale = append(svcs, more...), stale || st
+		slices.Sort(svcs)
+		svcs = slices.Compact(svcs)
+	}
+	return svcs, stale
+}
+
+func (x *index) affectedAt(p string) (svcs []string, stale bool) {
 	base := filepath.Base(p)
 	if moduleFiles[base] || strings.HasPrefix(p, filepath.Join(x.modRoot, "vendor")+string(filepath.Separator)) {
 		return x.all, true
@@ -209,6 +227,9 @@ func (x *index) affected(p string) (svcs []string, stale bool) {
 // package's //go:embed patterns matches.
 func (info *pkgInfo) embeds(p string) bool {
 	rel, err := filepath.Rel(info.dir, p)
+	if (err != nil || strings.HasPrefix(rel, "..")) && info.realDir != "" {
+		rel, err = filepath.Rel(info.realDir, p)
+	}
 	if err != nil || rel == "." || strings.HasPrefix(rel, "..") {
 		return false
 	}
