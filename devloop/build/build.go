@@ -207,21 +207,46 @@ type Builder struct {
 	services []*service
 	groups   int
 
-	mu         sync.Mutex // guards what Build calls share: the queue
+	mu         sync.Mutex // guards seq and pending
 	seq        int
-	cancel     context.CancelCauseFunc // of the newest Build
-	pending    map[string]bool         // files no completed build has seen
+	pending    map[string]bool // files no completed build has seen
 	pendingAll bool
 
-	slot chan struct{} // held by the one build running
+	q *queue // shared with every Builder of the module
 
-	// Held with slot:
+	// Held with q.slot:
 	goenv   goEnv
 	haveEnv bool
 	ldflags []string // the -ldflags argument, or none
 	flags   []string // Options.Flags without their -ldflags
 	idx     *index
 	stale   bool // idx needs listing again before it is trusted
+}
+
+// queue lets one build at a time use a module's .toil/dev, whichever
+// Builder of the process runs it: after a toil.yaml change a new Builder
+// starts while the old one may still be building, and both would write the
+// same stage and clean the same work directory.
+type queue struct {
+	mu     sync.Mutex
+	cancel context.CancelCauseFunc // of the newest Build
+	slot   chan struct{}           // held by the one build running
+}
+
+var (
+	queuesMu sync.Mutex
+	queues   = map[string]*queue{} // by .toil/dev directory
+)
+
+func queueFor(dir string) *queue {
+	queuesMu.Lock()
+	defer queuesMu.Unlock()
+	q := queues[dir]
+	if q == nil {
+		q = &queue{slot: make(chan struct{}, 1)}
+		queues[dir] = q
+	}
+	return q
 }
 
 // goEnv is what toil reads from `go env` once.
@@ -233,6 +258,11 @@ type goEnv struct {
 // checks what it can without running anything: each run: service's
 // PKG.NAME. Packages are found, and problems with them reported, by the
 // first Build, per service.
+//
+// The Builders of one module in a process share its .toil/dev and take
+// turns: a Build of any of them supersedes the build another one runs (for
+// a new Builder after a toil.yaml change, whose first Build builds
+// everything anyway).
 func New(mod *runner.Module, lay *layout.Layout, opts Options) (*Builder, error) {
 	if opts.Env == nil {
 		opts.Env = os.Environ()
@@ -247,7 +277,7 @@ func New(mod *runner.Module, lay *layout.Layout, opts Options) (*Builder, error)
 		opts:    opts,
 		dir:     dir,
 		pending: map[string]bool{},
-		slot:    make(chan struct{}, 1),
+		q:       queueFor(dir),
 	}
 	// GOTMPDIR on the stage's file system: the linked binary is renamed
 	// into the stage, not copied, and a killed build's work directory is
@@ -324,12 +354,6 @@ func (b *Builder) Build(ctx context.Context, r Reason) (*Result, error) {
 	b.mu.Lock()
 	b.seq++
 	seq := b.seq
-	if b.cancel != nil {
-		b.cancel(ErrSuperseded)
-	}
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	b.cancel = cancel
 	if len(r.Files) == 0 {
 		b.pendingAll = true
 	}
@@ -341,12 +365,21 @@ func (b *Builder) Build(ctx context.Context, r Reason) (*Result, error) {
 	}
 	b.mu.Unlock()
 
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	b.q.mu.Lock()
+	if b.q.cancel != nil {
+		b.q.cancel(ErrSuperseded)
+	}
+	b.q.cancel = cancel
+	b.q.mu.Unlock()
+
 	select {
-	case b.slot <- struct{}{}:
+	case b.q.slot <- struct{}{}:
 	case <-ctx.Done():
 		return nil, context.Cause(ctx)
 	}
-	defer func() { <-b.slot }()
+	defer func() { <-b.q.slot }()
 	if ctx.Err() != nil {
 		return nil, context.Cause(ctx)
 	}

@@ -458,54 +458,82 @@ func TestCompileError(t *testing.T) {
 	}
 }
 
+// hold keeps a go build in flight: its builders run the linker through
+// this test binary (-toolexec), which hangs on the first link after block.
+type hold struct {
+	t    *testing.T
+	dir  string
+	pids chan int // of each go build started
+}
+
+func newHold(t *testing.T) *hold {
+	t.Helper()
+	h := &hold{t: t, dir: t.TempDir(), pids: make(chan int, 10)}
+	if err := syscall.Mkfifo(filepath.Join(h.dir, "fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func (h *hold) options() Options {
+	self, err := os.Executable()
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return Options{
+		Env:     testEnv(toolexecEnv + "=" + h.dir),
+		Flags:   []string{"-toolexec=" + self},
+		OnStart: func(pid int, _ []string) { h.pids <- pid },
+	}
+}
+
+// block makes the next link hang.
+func (h *hold) block() {
+	if err := os.WriteFile(filepath.Join(h.dir, "block"), nil, 0o600); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// linker waits until the link hangs and returns its pid.
+func (h *hold) linker() int {
+	fifo, err := os.Open(filepath.Join(h.dir, "fifo")) // until the wrapper opens it
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer fifo.Close()
+	line, err := bufio.NewReader(fifo).ReadString('\n')
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(line))
+	return pid
+}
+
+type buildResult struct {
+	res *Result
+	err error
+}
+
 // A Build call while another runs cancels it: its go command and
 // everything under it are killed, and the newer build builds the older
 // one's files too.
 func TestNewerBuildCancelsRunning(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, nil)
-	hold := t.TempDir()
-	if err := syscall.Mkfifo(filepath.Join(hold, "fifo"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pids := make(chan int, 10)
-	b := f.builder(Options{
-		Env:     testEnv(toolexecEnv + "=" + hold),
-		Flags:   []string{"-toolexec=" + self},
-		OnStart: func(pid int, _ []string) { pids <- pid },
-	})
+	h := newHold(t)
+	b := f.builder(h.options())
 	f.build(b)
-	<-pids
+	<-h.pids
 
-	// The next link hangs: the first build is in flight for good.
-	if err := os.WriteFile(filepath.Join(hold, "block"), nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	h.block()
 	f.replace("lib/lib.go", `"v1"`, `"v2"`)
-	type result struct {
-		res *Result
-		err error
-	}
-	firstc := make(chan result, 1)
+	firstc := make(chan buildResult, 1)
 	go func() {
 		res, err := b.Build(context.Background(), Reason{Files: []string{f.path("lib/lib.go")}})
-		firstc <- result{res, err}
+		firstc <- buildResult{res, err}
 	}()
-	goPID := <-pids
-	fifo, err := os.Open(filepath.Join(hold, "fifo")) // until the linker wrapper opens it
-	if err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(fifo).ReadString('\n')
-	fifo.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	linkPID, _ := strconv.Atoi(strings.TrimSpace(line))
+	goPID := <-h.pids
+	linkPID := h.linker()
 
 	// A second change, to the other service only.
 	f.replace("plain/main.go", "plain v1", "plain v2")
@@ -832,4 +860,34 @@ func TestChangeThroughSymlink(t *testing.T) {
 		t.Fatal(err)
 	}
 	want(t, res, map[string]State{"plain": Changed})
+}
+
+// A new Builder of the module (toil dev makes one after a toil.yaml
+// change) takes over from the old one: its build supersedes the old
+// one's, instead of both writing the same stage.
+func TestBuildersOfOneModuleTakeTurns(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, map[string]string{"toil.yaml": "name: app\nservices:\n  plain: {main: ./plain}\n"})
+	h := newHold(t)
+	old := f.builder(h.options())
+	h.block()
+	firstc := make(chan buildResult, 1)
+	go func() {
+		res, err := old.Build(context.Background(), Reason{})
+		firstc <- buildResult{res, err}
+	}()
+	<-h.pids
+	linkPID := h.linker()
+
+	res := f.build(f.builder(Options{}))
+	want(t, res, map[string]State{"plain": Changed})
+	if first := <-firstc; !errors.Is(first.err, ErrSuperseded) {
+		t.Errorf("the old builder's build: %v, %v; want ErrSuperseded", first.res, first.err)
+	}
+	if err := syscall.Kill(linkPID, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("the old builder's linker %d is still there (kill 0: %v)", linkPID, err)
+	}
+	if got := output(t, res.Service("plain").Binary); got != "plain v1" {
+		t.Errorf("plain says %q", got)
+	}
 }

@@ -391,56 +391,58 @@ func (b *Builder) attribute(targets map[string]bool, outs []groupOut) map[string
 }
 
 // collect looks at a built service's staged binary and, when it differs
-// from the service's current one, links it to a path of its own. msg says
+// from the service's current one, gives it a path of its own. msg says
 // why a successful go build left no binary.
 func (b *Builder) collect(s *service) (changed bool, msg string, err error) {
 	staged := filepath.Join(b.stage(s.group), s.execName+b.goenv.GOEXE)
-	id, err := binaryID(staged)
-	if errors.Is(err, fs.ErrNotExist) {
+	if _, err := os.Stat(staged); errors.Is(err, fs.ErrNotExist) {
 		// go build -o dir/ skips packages that are not main packages.
 		return false, fmt.Sprintf("%s:%d: service %s: main: %s is not a main package (go build made no binary of it); point main: at a directory holding package main\n",
 			b.lay.File, s.ls.Pos.Line, s.name, s.ls.Main), nil
-	}
-	if err != nil {
-		return false, "", err
-	}
-	if id == s.id {
-		return false, "", nil
 	}
 	dir := filepath.Join(b.dir, "bin", s.name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return false, "", fmt.Errorf("make build dir: %w", err)
 	}
-	dst := filepath.Join(dir, s.name+"-"+id+b.goenv.GOEXE)
-	if err := place(staged, dst); err != nil {
+	// A hard link holds the staged binary as it is now: the id read from
+	// it names exactly what it holds, whatever replaces the staged file.
+	snap := filepath.Join(dir, ".new")
+	if err := snapshot(staged, snap); err != nil {
 		return false, "", err
 	}
+	id, err := binaryID(snap)
+	if err != nil || id == s.id {
+		_ = os.Remove(snap)
+		return false, "", err
+	}
+	dst := filepath.Join(dir, s.name+"-"+id+b.goenv.GOEXE)
+	if exists(dst) {
+		// Built before: a path named by its content holds that content.
+		_ = os.Remove(snap)
+	} else if err := os.Rename(snap, dst); err != nil {
+		return false, "", fmt.Errorf("place binary: %w", err)
+	}
+	now := time.Now()
+	_ = os.Chtimes(dst, now, now) // recently used, for prune
 	s.id, s.binary = id, dst
 	b.prune(dir, dst)
 	return true, "", nil
 }
 
-// place puts the staged binary at dst, a path never written before: a
-// hard link, or a copy where links do not work. A dst that exists already
-// holds the same content (its name is the content's id) and is kept.
-func place(staged, dst string) error {
-	now := time.Now()
-	if exists(dst) {
-		_ = os.Chtimes(dst, now, now) // recently used, for prune
+// snapshot hard-links staged to snap, or copies it where links do not
+// work. The go command replaces a staged binary by renaming a new file
+// over it or by removing it first, never by writing into it, so the link
+// keeps this content.
+func snapshot(staged, snap string) error {
+	_ = os.Remove(snap)
+	if os.Link(staged, snap) == nil {
 		return nil
 	}
-	if err := os.Link(staged, dst); err == nil {
-		return os.Chtimes(dst, now, now)
-	}
 	data, err := os.ReadFile(staged)
+	if err == nil {
+		err = os.WriteFile(snap, data, 0o755)
+	}
 	if err != nil {
-		return fmt.Errorf("place binary: %w", err)
-	}
-	tmp := dst + ".tmp"
-	if err := os.WriteFile(tmp, data, 0o755); err != nil {
-		return fmt.Errorf("place binary: %w", err)
-	}
-	if err := os.Rename(tmp, dst); err != nil {
 		return fmt.Errorf("place binary: %w", err)
 	}
 	return nil
