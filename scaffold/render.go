@@ -1,0 +1,413 @@
+// Package scaffold renders the templates of `toil new` into a new module and
+// writes it safely: into a temp dir first, renamed into place only when
+// complete, never over a file that is there.
+//
+// Rendering is gonew's: a template's Go code is real Go (see package
+// templates), and its package name, service identifier and import paths are
+// rewritten with go/ast, so what toil's own tests build is what users get.
+// text/template renders only the non-Go files (toil.yaml, README, CI).
+package scaffold
+
+import (
+	"bytes"
+	"fmt"
+	"go/ast"
+	"go/format"
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+	"text/template"
+
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/mod/module"
+
+	"github.com/toilhq/toil/templates"
+)
+
+// ToilModule is the framework's module path, which every generated module requires.
+const ToilModule = "github.com/toilhq/toil"
+
+// goDirective is the go line of a generated go.mod: toil's own minimum.
+const goDirective = "1.26.0"
+
+// Spec is what to generate.
+type Spec struct {
+	Name     string            // the package, its directory and the toil.yaml system name
+	Module   string            // the module path; Name when empty
+	Template string            // a templates.All name; "http" when empty
+	Vars     map[string]string // --set values; see Vars
+
+	// ToilSource, when set, is a checkout of toil the new module's go.mod
+	// replaces github.com/toilhq/toil with (toil is not published yet).
+	ToilSource string
+	// ToilVersion is the version of toil to require: v0.0.0 with ToilSource.
+	ToilVersion string
+}
+
+// Var is a variable a template takes through --set.
+type Var struct {
+	Key  string
+	Help string
+}
+
+// Vars lists the --set variables.
+var Vars = []Var{
+	{Key: "service", Help: "the service's Go identifier (default: Server, Worker or Run, by template)"},
+}
+
+// File is one file of a generated module.
+type File struct {
+	Path string // slash-separated, relative to the module root
+	Data []byte
+	Mode fs.FileMode
+}
+
+// Render returns the files of the module spec describes, sorted by path.
+// go.sum is not among them: Stage makes it with go mod tidy.
+func Render(spec Spec) ([]File, error) {
+	spec, tmpl, err := check(spec)
+	if err != nil {
+		return nil, err
+	}
+	service := tmpl.Service
+	if s := spec.Vars["service"]; s != "" {
+		service = s
+	}
+	var files []File
+
+	// The template's Go code, renamed.
+	err = fs.WalkDir(templates.FS, tmpl.Name, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		src, err := fs.ReadFile(templates.FS, p)
+		if err != nil {
+			return err
+		}
+		rel := strings.TrimPrefix(p, tmpl.Name+"/")
+		dir, base := path.Split(rel)
+		if dir == templates.Package+"/" {
+			dir = spec.Name + "/"
+		}
+		data := src
+		if strings.HasSuffix(base, ".go") {
+			data, err = renameGo(p, src, rename{
+				pkg:        spec.Name,
+				oldService: tmpl.Service,
+				service:    service,
+				oldImport:  templates.ImportRoot(tmpl.Name) + "/" + templates.Package,
+				newImport:  spec.Module + "/" + spec.Name,
+			})
+			if err != nil {
+				return err
+			}
+		}
+		files = append(files, File{Path: dir + base, Data: data, Mode: 0o644})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("render template %s: %w", tmpl.Name, err)
+	}
+
+	data := textData{
+		Name:     spec.Name,
+		Module:   spec.Module,
+		Template: tmpl.Name,
+		Run:      spec.Name + "." + strings.ToLower(service),
+		Listens:  tmpl.Listens,
+		Replace:  spec.ToilSource,
+		ToilRev:  spec.ToilVersion,
+	}
+	if spec.ToilSource != "" || data.ToilRev == "" || data.ToilRev == "v0.0.0" {
+		// Nothing is tagged yet: CI and pre-commit follow the main branch.
+		data.ToilRev = "main"
+	}
+	if spec.ToilSource == "" && spec.ToilVersion != "" && strings.HasPrefix(spec.ToilVersion, "v") && !strings.Contains(spec.ToilVersion, "-") {
+		data.ToilRev = spec.ToilVersion
+	}
+	for _, t := range textFiles {
+		src, err := fs.ReadFile(templates.FS, "files/"+t.src)
+		if err != nil {
+			return nil, fmt.Errorf("render %s: %w", t.dst, err)
+		}
+		tt, err := template.New(t.src).Option("missingkey=error").Parse(string(src))
+		if err != nil {
+			return nil, fmt.Errorf("render %s: %w", t.dst, err)
+		}
+		var b bytes.Buffer
+		if err := tt.Execute(&b, data); err != nil {
+			return nil, fmt.Errorf("render %s: %w", t.dst, err)
+		}
+		files = append(files, File{Path: t.dst, Data: b.Bytes(), Mode: 0o644})
+	}
+
+	files = append(files, File{Path: "go.mod", Data: goMod(spec), Mode: 0o644})
+	answers, err := templateYAML(spec, tmpl, service)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, File{Path: ".toil/template.yaml", Data: answers, Mode: 0o644})
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	return files, nil
+}
+
+// textFiles maps the files/ sources to where they go: embed leaves out
+// names starting with a dot, so the sources have none.
+var textFiles = []struct{ src, dst string }{
+	{"toil.yaml.tmpl", "toil.yaml"},
+	{"README.md.tmpl", "README.md"},
+	{"gitignore.tmpl", ".gitignore"},
+	{"pre-commit-config.yaml.tmpl", ".pre-commit-config.yaml"},
+	{"ci.yml.tmpl", ".github/workflows/ci.yml"},
+}
+
+type textData struct {
+	Name, Module, Template, Run string
+	Listens                     bool
+	Replace                     string // the toil checkout go.mod replaces toil with, if any
+	ToilRev                     string // a git ref of toil for CI and pre-commit
+}
+
+func goMod(spec Spec) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "module %s\n\ngo %s\n\nrequire %s %s\n", spec.Module, goDirective, ToilModule, spec.ToilVersion)
+	if spec.ToilSource != "" {
+		fmt.Fprintf(&b, "\nreplace %s => %s\n", ToilModule, modfileQuote(spec.ToilSource))
+	}
+	return b.Bytes()
+}
+
+// modfileQuote quotes a replacement directory the way go.mod needs when it
+// holds a space or a quote.
+func modfileQuote(s string) string {
+	if strings.ContainsAny(s, " \t\"'`\\") {
+		return fmt.Sprintf("%q", s)
+	}
+	return s
+}
+
+// TemplateFile is .toil/template.yaml: how the module was generated, for a
+// later `toil update`. toil writes it; nobody edits it.
+type TemplateFile struct {
+	Template  string            `yaml:"template"`
+	Version   int               `yaml:"version"`
+	Toil      string            `yaml:"toil"`
+	Variables map[string]string `yaml:"variables"`
+}
+
+func templateYAML(spec Spec, tmpl templates.Template, service string) ([]byte, error) {
+	vars := map[string]string{"name": spec.Name, "module": spec.Module, "service": service}
+	for k, v := range spec.Vars {
+		vars[k] = v
+	}
+	out, err := yaml.Marshal(TemplateFile{Template: tmpl.Name, Version: templates.Version, Toil: spec.ToilVersion, Variables: vars})
+	if err != nil {
+		return nil, fmt.Errorf("render .toil/template.yaml: %w", err)
+	}
+	return append([]byte("# Written by toil new: how this module was generated. Do not edit.\n"), out...), nil
+}
+
+type rename struct {
+	pkg                 string // the new package name
+	oldService, service string // the service's identifier, before and after
+	oldImport           string // the template package's import path
+	newImport           string
+}
+
+// renameGo rewrites one template Go file: its package clause, the imports
+// of the template's own package, the service's identifier wherever it names
+// the service (never a selector of another package: toiltest.Run stays),
+// and the same names in comments.
+func renameGo(name string, src []byte, r rename) ([]byte, error) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, name, src, parser.ParseComments)
+	if err != nil {
+		return nil, fmt.Errorf("parse template %s: %w", name, err)
+	}
+	switch f.Name.Name {
+	case templates.Package:
+		f.Name.Name = r.pkg
+	case templates.Package + "_test":
+		f.Name.Name = r.pkg + "_test"
+	}
+	for _, imp := range f.Imports {
+		p := strings.Trim(imp.Path.Value, `"`)
+		if p == r.oldImport || strings.HasPrefix(p, r.oldImport+"/") {
+			imp.Path.Value = fmt.Sprintf("%q", r.newImport+strings.TrimPrefix(p, r.oldImport))
+		}
+	}
+	// Selectors name things in other packages (or fields and methods): only
+	// hello.Server, from an external test, is the service.
+	skip := map[*ast.Ident]bool{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		sel, ok := n.(*ast.SelectorExpr)
+		if !ok {
+			return true
+		}
+		if x, ok := sel.X.(*ast.Ident); !ok || x.Name != templates.Package {
+			skip[sel.Sel] = true
+		}
+		return true
+	})
+	ast.Inspect(f, func(n ast.Node) bool {
+		id, ok := n.(*ast.Ident)
+		if !ok || skip[id] || id == f.Name {
+			return true
+		}
+		switch id.Name {
+		case r.oldService:
+			id.Name = r.service
+		case templates.Package:
+			id.Name = r.pkg // the package qualifier in an external test
+		}
+		return true
+	})
+	for _, cg := range f.Comments {
+		for _, c := range cg.List {
+			c.Text = renameText(c.Text, r)
+		}
+	}
+	var b bytes.Buffer
+	if err := format.Node(&b, fset, f); err != nil {
+		return nil, fmt.Errorf("format %s: %w", name, err)
+	}
+	return b.Bytes(), nil
+}
+
+var pkgWord = regexp.MustCompile(`\b` + templates.Package + `\b`)
+
+// renameText renames the template's names in a comment: "hello.server",
+// "TOIL_HELLO_SERVER_*", "Package hello", "Server is ...".
+func renameText(s string, r rename) string {
+	oldRun := templates.Package + "." + strings.ToLower(r.oldService)
+	newRun := r.pkg + "." + strings.ToLower(r.service)
+	s = strings.ReplaceAll(s, oldRun, newRun)
+	s = strings.ReplaceAll(s, "TOIL_"+strings.ToUpper(templates.Package)+"_"+strings.ToUpper(r.oldService)+"_",
+		"TOIL_"+strings.ToUpper(r.pkg)+"_"+strings.ToUpper(r.service)+"_")
+	s = pkgWord.ReplaceAllString(s, r.pkg)
+	if r.service != r.oldService {
+		s = regexp.MustCompile(`\b`+regexp.QuoteMeta(r.oldService)+`\b`).ReplaceAllString(s, r.service)
+	}
+	return s
+}
+
+// check validates spec and fills in its defaults.
+func check(spec Spec) (Spec, templates.Template, error) {
+	if err := CheckName(spec.Name); err != nil {
+		return spec, templates.Template{}, err
+	}
+	if spec.Module == "" {
+		spec.Module = spec.Name
+	}
+	if err := CheckModule(spec.Module); err != nil {
+		return spec, templates.Template{}, err
+	}
+	if spec.Template == "" {
+		spec.Template = templates.All[0].Name
+	}
+	tmpl, ok := templates.Lookup(spec.Template)
+	if !ok {
+		return spec, tmpl, &InputError{Flag: "--template", Msg: fmt.Sprintf("unknown template %q: choose one of %s", spec.Template, templateNames())}
+	}
+	for k, v := range spec.Vars {
+		switch k {
+		case "service":
+			if !token.IsIdentifier(v) || !token.IsExported(v) {
+				return spec, tmpl, &InputError{Flag: "--set", Msg: fmt.Sprintf("--set service=%s: the service is a Go type or function and must be an exported identifier, e.g. service=Billing", v)}
+			}
+		default:
+			return spec, tmpl, &InputError{Flag: "--set", Msg: fmt.Sprintf("--set %s=%s: unknown variable %q; the variables are: %s", k, v, k, varNames())}
+		}
+	}
+	if spec.ToilVersion == "" {
+		spec.ToilVersion = "v0.0.0"
+	}
+	return spec, tmpl, nil
+}
+
+func templateNames() string {
+	var names []string
+	for _, t := range templates.All {
+		names = append(names, t.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func varNames() string {
+	var names []string
+	for _, v := range Vars {
+		names = append(names, v.Key)
+	}
+	return strings.Join(names, ", ")
+}
+
+// InputError is a problem with what the user asked for; Flag names the
+// flag or argument it came from.
+type InputError struct {
+	Flag string // "NAME", "--module", ...
+	Msg  string
+}
+
+func (e *InputError) Error() string { return e.Msg }
+
+// CheckName checks a service name given to toil new: it becomes a package
+// name, a directory and the toil.yaml system name, so it must be a
+// lowercase Go identifier and not a keyword.
+func CheckName(name string) error {
+	errf := func(format string, args ...any) error {
+		return &InputError{Flag: "NAME", Msg: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case name == "":
+		return errf("a name is needed: toil new NAME, e.g. toil new billing")
+	case strings.ContainsAny(name, `/\`) || name == "." || name == "..":
+		return errf("%q is a path, not a name: the name becomes the package and its directory; choose where the module goes with --dir, e.g. toil new %s --dir %s", name, suggest(path.Base(strings.ReplaceAll(name, `\`, "/"))), name)
+	case token.IsKeyword(name):
+		return errf("%q is a Go keyword and cannot name a package: choose another name, e.g. %s", name, name+"s")
+	case !token.IsIdentifier(name):
+		return errf("%q is not a Go identifier: the name becomes a package name, so use letters and digits, starting with a letter, e.g. %s", name, suggest(name))
+	case name == "main":
+		return errf(`"main" cannot name a service's package: a main package cannot be imported; choose another name`)
+	case strings.ToLower(name) != name || strings.Contains(name, "_"):
+		return errf("%q: use lowercase letters and digits only (it names the package, its directory and the toil.yaml system), e.g. %s", name, suggest(name))
+	}
+	return nil
+}
+
+// suggest turns s into a name CheckName accepts, as a hint.
+func suggest(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		if 'a' <= r && r <= 'z' || '0' <= r && r <= '9' && b.Len() > 0 {
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() == 0 || token.IsKeyword(b.String()) {
+		return "mysvc"
+	}
+	return b.String()
+}
+
+// CheckModule checks a module path.
+func CheckModule(mod string) error {
+	if err := module.CheckImportPath(mod); err != nil {
+		return &InputError{Flag: "--module", Msg: fmt.Sprintf("--module %q is not a valid module path: %v; use a path such as example.com/team/billing", mod, unwrapPathErr(err))}
+	}
+	if path.IsAbs(mod) || strings.HasPrefix(mod, ".") {
+		return &InputError{Flag: "--module", Msg: fmt.Sprintf("--module %q is a file path, not a module path; use a path such as example.com/team/billing", mod)}
+	}
+	return nil
+}
+
+func unwrapPathErr(err error) error {
+	var ie *module.InvalidPathError
+	if e, ok := err.(*module.InvalidPathError); ok {
+		ie = e
+		return ie.Err
+	}
+	return err
+}
