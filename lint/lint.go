@@ -10,6 +10,12 @@
 // imports and builtins still resolve exactly as the compiler resolves them,
 // so the findings are those of a full type-check at a fraction of its cost:
 // no build cache, no module download, one package in memory per CPU.
+//
+// Two things keep a run short on a large module. A syntactic prefilter
+// (prefilter.go) skips type-checking the packages where no running rule can
+// report anything, which is most of them. A findings cache (cache.go, in
+// os.UserCacheDir()/toil/lint) keyed by toil's build, the settings and the
+// files' contents lets an unchanged package cost a read and a hash.
 package lint
 
 import (
@@ -128,7 +134,8 @@ type Result struct {
 	// Errors are packages that could not be linted.
 	Errors []*PackageError
 	// Packages is the number of units (package, or external test package)
-	// that were analysed.
+	// that were linted: analysed, found unable to have a finding by the
+	// prefilter, or served from the findings cache.
 	Packages int
 	// ChangedFiles are the Go files with added lines, in a changed-lines
 	// mode; absolute. Nil in a full run.
