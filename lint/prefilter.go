@@ -69,9 +69,9 @@ type scope struct {
 // targets table, which lists package members.
 var builtinPrints = []string{"print", "println"}
 
-// scopes mirror the analyzers' exemptions: the rules that skip _test.go
-// files and return early in command packages. Anything else, or a rule with
-// a flag the prefilter does not know, reports everywhere.
+// libraryOnly mirrors the analyzers' exemptions: the rules that skip
+// _test.go files and return early in command packages. Any other rule, or
+// a rule with a flag the prefilter does not know, reports everywhere.
 var libraryOnly = map[string]bool{
 	"fmtprint": true, "debugstack": true, "stdoutwrite": true, "logdebug": true, "dumpimport": true,
 }
@@ -200,7 +200,7 @@ func (p *prefilter) keep(importPath string, names []string, files []*ast.File) b
 	unitImports := map[string]bool{}
 	fileImports := make([]fileScope, len(files))
 	for i, f := range files {
-		fs := fileScope{paths: map[string]bool{}, names: map[string]string{}, dots: map[string]bool{}}
+		fs := fileScope{paths: map[string]bool{}, names: map[string][]string{}, dots: map[string]bool{}}
 		for _, spec := range f.Imports {
 			path, err := strconv.Unquote(spec.Path.Value)
 			if err != nil {
@@ -213,12 +213,12 @@ func (p *prefilter) keep(importPath string, names []string, files []*ast.File) b
 				// go/types names the import after the package clause of
 				// what it imports: for a target package, its stub.
 				if name := stubs.Name(path); name != "" {
-					fs.names[name] = path
+					fs.names[name] = append(fs.names[name], path)
 				}
 			case spec.Name.Name == ".":
 				fs.dots[path] = true
 			case spec.Name.Name != "_":
-				fs.names[spec.Name.Name] = path
+				fs.names[spec.Name.Name] = append(fs.names[spec.Name.Name], path)
 			}
 		}
 		fileImports[i] = fs
@@ -260,7 +260,7 @@ func (p *prefilter) keep(importPath string, names []string, files []*ast.File) b
 				default:
 					// A package-level function is named through the
 					// package: X must be the file's name for the import.
-					if id, ok := x.(*ast.Ident); ok && fs.names[id.Name] == g.path {
+					if id, ok := x.(*ast.Ident); ok && slices.Contains(fs.names[id.Name], g.path) {
 						return true
 					}
 				}
@@ -330,7 +330,9 @@ func (p *prefilter) hasDirectiveComment(f *ast.File) bool {
 // fileScope is what a file imports: paths, by local name, and dot-imported.
 type fileScope struct {
 	paths map[string]bool
-	names map[string]string // local name -> import path
+	// names maps local names to import paths; a name imported twice (an
+	// error go/types resolves to the first) keeps both.
+	names map[string][]string
 	dots  map[string]bool
 }
 

@@ -234,6 +234,7 @@ func assertFixtureFindings(t *testing.T, dir string, res *Result) {
 		"parens/p.go:5:fmtprint",
 		"ppv3/p.go:5:dumpimport",
 		"ppv3/p.go:7:dumpcall",
+		"redeclared/r.go:10:fmtprint",
 		"renamed/r.go:4:dumpimport",
 		"renamed/r.go:6:dumpcall",
 		"stdout/s.go:9:stdoutwrite",
