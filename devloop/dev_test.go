@@ -535,3 +535,152 @@ func under(dir string) []string {
 	}
 	return out
 }
+
+// get returns the body of a GET through the proxy, or the error.
+func get(url string) (string, http.Header, error) {
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get(url)
+	if err != nil {
+		return "", nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return string(b), resp.Header, err
+}
+
+// eventually waits for f to hold, checking after each of toil dev's
+// writes to out (every change it applies says so).
+func eventually(t *testing.T, out *syncBuffer, what string, f func() bool) {
+	t.Helper()
+	timeout := time.After(90 * time.Second)
+	for !f() {
+		out.mu.Lock()
+		if out.changed == nil {
+			out.changed = make(chan struct{})
+		}
+		ch := out.changed
+		out.mu.Unlock()
+		if f() {
+			return
+		}
+		select {
+		case <-ch:
+		case <-time.After(200 * time.Millisecond):
+			// The proxy's answer changes without a line of output.
+		case <-timeout:
+			t.Fatalf("%s: not within 90s", what)
+		}
+	}
+}
+
+// TestLayoutEdits edits toil.yaml under a running toil dev: a main:
+// service and a route are added, a service removed, a backing system added
+// whose URL reaches the workers; a watch: glob restarts a service.
+func TestLayoutEdits(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs services")
+	}
+	t.Parallel()
+	dir, proxy := fixture(t, "")
+	var out syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	runErr := make(chan error, 1)
+	go func() {
+		runErr <- devloop.Run(ctx, devloop.Options{
+			Dir: dir, UI: ui.New(&out, ui.Options{}), Environ: testEnv(),
+			OnReady: func() { close(ready) },
+		})
+	}()
+	defer func() {
+		cancel()
+		if err := <-runErr; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("toil dev said:\n%s", out.String())
+		}
+	}()
+	select {
+	case <-ready:
+	case err := <-runErr:
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	}
+	status := func() *devloop.Report {
+		c, err := devloop.Connect(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		r, err := c.Status(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	pidOf := func(r *devloop.Report, id string) int {
+		for _, s := range r.Services {
+			for _, w := range s.Workers {
+				if w.ID == id {
+					return w.PID
+				}
+			}
+		}
+		return 0
+	}
+	workerPID := pidOf(status(), "worker.1")
+
+	yml, err := os.ReadFile(filepath.Join(dir, "toil.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := strings.Replace(string(yml), "  worker: {run: worker.tick}\n",
+		"  api: {main: ./api, listen: auto}\n", 1)
+	edited = strings.Replace(edited, "routes: [{path: /, to: web}]", "routes: [{path: /, to: web}, {path: /api, to: api}]", 1)
+	edited += "backing:\n  redis: {embedded: redis}\n"
+	edited = strings.Replace(edited, "config: [toil.config.yaml]}", "config: [toil.config.yaml], watch: [\"templates/**/*.html\"]}", 1)
+	if err := os.WriteFile(filepath.Join(dir, "toil.yaml"), []byte(edited), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, &out, "the new api service serving /api", func() bool {
+		body, _, err := get("http://" + proxy + "/api/users")
+		return err == nil && strings.HasPrefix(body, "api on /api/users, REDIS_URL=redis://127.0.0.1:")
+	})
+	eventually(t, &out, "worker removed", func() bool {
+		r := status()
+		for _, s := range r.Services {
+			if s.Name == "worker" {
+				return false
+			}
+		}
+		return true
+	})
+	if alive(workerPID) {
+		t.Errorf("worker.1 (pid %d) still runs after worker was removed from toil.yaml", workerPID)
+	}
+	// web got the new backing system's variable too: it was rolled.
+	if r := status(); len(r.Backing) != 1 || r.Backing[0].Name != "redis" {
+		t.Errorf("backing after the edit: %+v", r.Backing)
+	}
+	for _, want := range []string{"+ service api", "- service worker", "+ backing redis"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("toil dev did not say %q", want)
+		}
+	}
+
+	// A file matching web's watch: glob restarts web.
+	before := pidOf(status(), "web.1")
+	if err := os.MkdirAll(filepath.Join(dir, "templates", "mail"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "templates", "mail", "hi.html"), []byte("<p>hi</p>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out.waitFor(t, "web restarted in", 1)
+	if !strings.Contains(out.String(), "templates/mail/hi.html changed (watch:): restarting web") {
+		t.Errorf("toil dev did not say why web restarted")
+	}
+	if after := pidOf(status(), "web.1"); after == before || after == 0 {
+		t.Errorf("web.1 is pid %d before and %d after its watch: file changed; want a new worker", before, after)
+	}
+}
