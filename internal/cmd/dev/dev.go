@@ -114,22 +114,23 @@ func devRun(opts *Options) error {
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 	kill := make(chan struct{})
+	finished := make(chan struct{})
 	sigDone := make(chan struct{})
-	defer func() { cancel(); <-sigDone }()
+	defer func() { close(finished); <-sigDone }()
 	go func() {
 		defer close(sigDone)
 		select {
 		case sig := <-sigs:
 			u.Info("%s: stopping (again to kill at once)", sigName(sig))
 			cancel()
-		case <-ctx.Done():
+		case <-finished:
 			return
 		}
 		select {
 		case <-sigs:
 			u.Warn("killing the workers")
 			close(kill)
-		case <-ctx.Done():
+		case <-finished:
 		}
 	}()
 
