@@ -153,7 +153,8 @@ func exportRun(opts *Options) error {
 	if opts.BinDir == "" {
 		return cmdutil.UsageErrorf("--bin-dir is empty; give the directory holding the service binaries, such as %s", export.DefaultBinDir)
 	}
-	o := export.Options{Source: source(opts.Dir, path), Version: opts.Version, BinDir: opts.BinDir}
+	src := source(opts.Dir, path)
+	o := export.Options{Source: src, Version: opts.Version, BinDir: opts.BinDir}
 	var files []export.File
 	switch opts.Target {
 	case "systemd":
@@ -170,7 +171,7 @@ func exportRun(opts *Options) error {
 	if err != nil {
 		var ee *export.Error
 		if errors.As(err, &ee) {
-			return &cmdutil.ExitError{Code: cmdutil.ExitUsage, Err: fmt.Errorf("%s: %w\nnothing was written", path, err)}
+			return &cmdutil.ExitError{Code: cmdutil.ExitUsage, Err: fmt.Errorf("%s: %w\nnothing was written", src, err)}
 		}
 		return err
 	}
