@@ -57,6 +57,13 @@ func Systemd(l *layout.Layout, o Options) ([]File, error) {
 	sh.WriteString(Header("# ", "installs and starts the units beside it", o))
 	sh.WriteString("# Run it as root on the machine, from anywhere.\n")
 	sh.WriteString("set -eu\ncd \"$(dirname \"$0\")\"\n")
+	for _, s := range l.Services {
+		for _, c := range s.Config {
+			// A worker without its config would crash-loop; say so first.
+			p := path.Join(ConfigDir(l), path.Clean(c))
+			fmt.Fprintf(&sh, "test -e %s || { echo \"enable.sh: %s reads %s: copy it there first\" >&2; exit 1; }\n", shellQuote(p), s.Name, shellQuote(p))
+		}
+	}
 	var units []string
 	for _, f := range files {
 		units = append(units, f.Name)
@@ -157,6 +164,12 @@ func systemdService(l *layout.Layout, s *layout.Service, socket string, backing 
 	fmt.Fprintf(&b, "ExecStart=%s\n", strings.Join(words, " "))
 	// SIGHUP reloads the config files without a restart.
 	b.WriteString("ExecReload=/bin/kill -HUP $MAINPID\n")
+	if len(s.Config) > 0 {
+		// Config paths are relative to toil.yaml's directory, the worker's
+		// working directory under toil dev; here, ConfigDir holds them.
+		fmt.Fprintf(&b, "# Reads %s from here: copy them in.\n", strings.Join(s.Config, ", "))
+		fmt.Fprintf(&b, "WorkingDirectory=%s\n", ConfigDir(l))
+	}
 
 	env := layout.Env{}
 	for _, kv := range l.Environ(s, backing) {
@@ -195,6 +208,10 @@ func systemdQuote(w string, cmd bool) string {
 	}
 	return w
 }
+
+// ConfigDir is the working directory of the systemd units of services
+// with config files, which are expected there at the paths toil.yaml gives.
+func ConfigDir(l *layout.Layout) string { return "/etc/" + l.Name }
 
 // DefaultPorts are the ports backing systems listen on when toil.yaml
 // fixes none: exports cannot pick a free port at start as toil does, so
