@@ -162,8 +162,11 @@ func systemdService(l *layout.Layout, s *layout.Service, socket string, backing 
 		words[i] = systemdQuote(w, true)
 	}
 	fmt.Fprintf(&b, "ExecStart=%s\n", strings.Join(words, " "))
-	// SIGHUP reloads the config files without a restart.
-	b.WriteString("ExecReload=/bin/kill -HUP $MAINPID\n")
+	if s.Toil() {
+		// SIGHUP reloads a toil worker's config files without a restart
+		// (a plain main package might die of it).
+		b.WriteString("ExecReload=/bin/kill -HUP $MAINPID\n")
+	}
 	if len(s.Config) > 0 {
 		// Config paths are relative to toil.yaml's directory, the worker's
 		// working directory under toil dev; here, ConfigDir holds them.
@@ -181,6 +184,9 @@ func systemdService(l *layout.Layout, s *layout.Service, socket string, backing 
 	env["TOIL_WORKER"] = "%i"
 	if !s.Toil() && s.Listen.Network == "tcp" && !s.Listen.Auto {
 		env["PORT"] = fmt.Sprint(s.Listen.Port())
+		if h := s.Listen.Host(); h != "" {
+			fmt.Fprintf(&b, "# A main package binds :$PORT, every interface, not only %s: firewall the port.\n", h)
+		}
 	}
 	for _, k := range env.Keys() {
 		fmt.Fprintf(&b, "Environment=\"%s=%s\"\n", k, env[k])
