@@ -130,7 +130,11 @@ func systemdSocket(l *layout.Layout, s *layout.Service, listen string, o Options
 func systemdService(l *layout.Layout, s *layout.Service, socket string, backing layout.Env, o Options) (string, error) {
 	var b strings.Builder
 	unit := BinaryName(l, s)
-	b.WriteString(Header("# ", fmt.Sprintf("the %s workers, run as %s@1 to %s@%d", s.Name, unit, unit, s.Procs), o))
+	what := fmt.Sprintf("the %s workers, run as %s@1 to %s@%d", s.Name, unit, unit, s.Procs)
+	if s.Procs == 1 {
+		what = fmt.Sprintf("the %s worker, run as %s@1", s.Name, unit)
+	}
+	b.WriteString(Header("# ", what, o))
 	fmt.Fprintf(&b, "\n[Unit]\nDescription=%s %s worker %%i (toil)\nPartOf=%s.target\n", l.Name, s.Name, l.Name)
 	after := []string{"network.target"}
 	if socket != "" {
