@@ -47,8 +47,9 @@
 //
 // # What a dev build leaves out
 //
-// -ldflags=-s -w (no DWARF, no symbol table: about a third less linker CPU,
-// see bench/devloop/build; [Options.Debug] keeps them for a debugger) and
+// -ldflags=-s -w (no DWARF, no symbol table: the link takes about half as
+// long and the whole build a third less CPU, see bench/devloop/build;
+// [Options.Debug] keeps them for a debugger) and
 // -buildvcs=false (no git status per build, and no relink of every service
 // after a commit). GOFLAGS and [Options.Flags] still apply; an -ldflags
 // among them is kept and -s -w added to it. GOTMPDIR is .toil/dev/tmp, on
