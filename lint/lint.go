@@ -13,7 +13,9 @@
 //
 // Two things keep a run short on a large module. A syntactic prefilter
 // (prefilter.go) skips type-checking the packages where no running rule can
-// report anything, which is most of them. A findings cache (cache.go, in
+// report anything, which is most of them, and in the packages it keeps, the
+// function bodies of the files where no rule can report (stripBodies). A
+// findings cache (cache.go, in
 // os.UserCacheDir()/toil/lint) keyed by toil's build, the settings and the
 // files' contents lets an unchanged package cost a read and a hash.
 package lint
@@ -146,6 +148,9 @@ type Result struct {
 	// checked counts the units that were type-checked and analysed; the
 	// prefilter found nothing to report in the others.
 	checked int
+	// stripped counts the files of those units type-checked without their
+	// function bodies.
+	stripped int
 }
 
 // ErrNoPackages is returned when the patterns select no Go package.
@@ -159,6 +164,7 @@ type engine struct {
 	filter    *prefilter     // nil: analyse every unit
 	cache     *findingsCache // nil: no cache
 	checked   atomic.Int64
+	stripped  atomic.Int64 // files type-checked without function bodies
 	ctxt      contextBuilder
 
 	mu     sync.Mutex
@@ -284,6 +290,7 @@ func run(ctx context.Context, cfg Config, prefiltered bool) (*Result, error) {
 		return nil, err
 	}
 	res.checked = int(e.checked.Load())
+	res.stripped = int(e.stripped.Load())
 	if changes != nil {
 		findings = slices.DeleteFunc(findings, func(f Finding) bool {
 			return !changes[f.Pos.Filename][f.Pos.Line]

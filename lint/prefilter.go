@@ -190,6 +190,20 @@ func stubReach() map[string][]string {
 // keep reports whether the unit importPath, made of files (parsed from
 // names, in order), may have a finding.
 func (p *prefilter) keep(importPath string, names []string, files []*ast.File) bool {
+	return slices.Contains(p.reporting(importPath, names, files), true)
+}
+
+// reporting tells, for each of the unit's files, whether a finding may be
+// reported in it: a file where none may is one whose function bodies need
+// not be type-checked (see stripBodies).
+func (p *prefilter) reporting(importPath string, names []string, files []*ast.File) []bool {
+	out := make([]bool, len(files))
+	all := func() []bool {
+		for i := range out {
+			out[i] = true
+		}
+		return out
+	}
 	command := false
 	if len(files) > 0 {
 		pkg := files[0].Name.Name
@@ -204,7 +218,7 @@ func (p *prefilter) keep(importPath string, names []string, files []*ast.File) b
 		for _, spec := range f.Imports {
 			path, err := strconv.Unquote(spec.Path.Value)
 			if err != nil {
-				return true // not for the prefilter to judge
+				return all() // not for the prefilter to judge
 			}
 			unitImports[path] = true
 			fs.paths[path] = true
@@ -229,14 +243,18 @@ func (p *prefilter) keep(importPath string, names []string, files []*ast.File) b
 		}
 		test := strings.HasSuffix(names[i], "_test.go")
 		if p.directives && p.hasDirectiveComment(f) {
-			return true
+			out[i] = true
+			continue
 		}
 		if len(p.dumpImports) > 0 && !test && p.in("dumpimport", test, command) {
 			for path := range fileImports[i].paths {
 				if slices.Contains(p.dumpImports, path) {
-					return true
+					out[i] = true
 				}
 			}
+		}
+		if out[i] {
+			continue
 		}
 		fs := fileImports[i]
 		candidate := func(name string, x ast.Expr) bool {
@@ -267,11 +285,9 @@ func (p *prefilter) keep(importPath string, names []string, files []*ast.File) b
 			}
 			return false
 		}
-		if callsName(f, candidate) {
-			return true
-		}
+		out[i] = callsName(f, candidate)
 	}
-	return false
+	return out
 }
 
 // in reports whether rule runs and reports in a file of this kind.

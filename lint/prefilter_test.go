@@ -92,6 +92,34 @@ func TestPrefilterDropsNoFinding(t *testing.T) {
 		}
 	})
 
+	t.Run("stripped", func(t *testing.T) {
+		t.Parallel()
+		// a.go's calls resolve through b.go's and c.go's declarations;
+		// only a.go may report, so the others lose their bodies, and the
+		// findings must be those of a full type-check (runBoth compares).
+		s := prefilterSettings()["all+tests"]
+		full, err := run(t.Context(), Config{Dir: fixtures, Patterns: []string{"./stripdeps"}, Settings: s}, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pre, err := run(t.Context(), Config{Dir: fixtures, Patterns: []string{"./stripdeps"}, Settings: s}, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		compareRuns(t, "stripdeps", full, pre)
+		if pre.stripped != 2 {
+			t.Errorf("%d files type-checked without bodies, want 2 (b.go, c.go)", pre.stripped)
+		}
+		var got []string
+		for _, f := range pre.Findings {
+			got = append(got, fmt.Sprintf("%s:%d:%s", filepath.Base(f.Pos.Filename), f.Pos.Line, f.Rule))
+		}
+		want := []string{"a.go:10:logdebug", "a.go:11:logdebug", "a.go:12:logdebug", "a.go:16:fmtprint"}
+		if !slices.Equal(got, want) {
+			t.Errorf("findings %v, want %v", got, want)
+		}
+	})
+
 	t.Run("benchmodule", func(t *testing.T) {
 		t.Parallel()
 		if testing.Short() {
@@ -129,6 +157,9 @@ func runBoth(t *testing.T, dir string, s analyzers.Settings) *Result {
 	compareRuns(t, dir, full, pre)
 	if pre.checked >= full.checked {
 		t.Errorf("%s: the prefilter skipped nothing (%d of %d units type-checked)", dir, pre.checked, full.checked)
+	}
+	if pre.stripped == 0 {
+		t.Errorf("%s: no file of a type-checked unit was stripped of its bodies", dir)
 	}
 	return full
 }
@@ -239,6 +270,10 @@ func assertFixtureFindings(t *testing.T, dir string, res *Result) {
 		"renamed/r.go:6:dumpcall",
 		"stdout/s.go:9:stdoutwrite",
 		"stdout/s.go:10:stdoutwrite",
+		"stripdeps/a.go:10:logdebug",
+		"stripdeps/a.go:11:logdebug",
+		"stripdeps/a.go:12:logdebug",
+		"stripdeps/a.go:16:fmtprint",
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("fixture findings:\n got %s\nwant %s", strings.Join(got, "\n     "), strings.Join(want, "\n     "))
