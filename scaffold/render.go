@@ -117,7 +117,7 @@ func Render(spec Spec) ([]File, error) {
 		Name:     spec.Name,
 		Module:   spec.Module,
 		Template: tmpl.Name,
-		Run:      spec.Name + "." + strings.ToLower(service),
+		Run:      RunName(spec.Name, spec.Module, service),
 		Listens:  tmpl.Listens,
 		Replace:  spec.ToilSource,
 		ToilRev:  spec.ToilVersion,
@@ -153,6 +153,17 @@ func Render(spec Spec) ([]File, error) {
 	files = append(files, File{Path: ".toil/template.yaml", Data: answers, Mode: 0o644})
 	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
 	return files, nil
+}
+
+// RunName is what toil run and toil.yaml take for the generated service:
+// NAME.service, or MODULE/NAME.service when the module path is NAME itself,
+// because toil run reads a PKG equal to the module path as the module's
+// root package.
+func RunName(name, module, service string) string {
+	if module == "" || module == name {
+		return name + "/" + name + "." + strings.ToLower(service)
+	}
+	return name + "." + strings.ToLower(service)
 }
 
 // textFiles maps the files/ sources to where they go: embed leaves out

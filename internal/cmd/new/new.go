@@ -88,7 +88,7 @@ module builds; --toil-source DIR names another checkout.
 
 toil new asks for a missing NAME only on a terminal; otherwise, and with
 --yes, missing input is an error.`,
-		Example: `  toil new billing                       # an HTTP service: cd billing && toil run billing.server
+		Example: `  toil new billing --module example.com/team/billing   # then: cd billing && toil run billing.server
   toil new scorer --template worker --module example.com/ads/scorer
   toil new report --template func --dir services/report --no-git
   toil new billing --set service=Invoicer --dry-run
@@ -244,7 +244,7 @@ func runNew(opts *Options) error {
 	if conflicts > 0 {
 		fmt.Fprintf(opts.IO.Out, "%d file(s) in conflict were left as they are: compare them with a fresh toil new --dir elsewhere\n", conflicts)
 	}
-	run := spec.Name + "." + strings.ToLower(serviceOf(spec))
+	run := scaffold.RunName(spec.Name, spec.Module, serviceOf(spec))
 	fmt.Fprintf(opts.IO.Out, "\nnext:\n  cd %s\n  toil run %s\n  go test ./... && toil lint ./...\n", dir, run)
 	return nil
 }
