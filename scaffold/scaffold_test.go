@@ -1,0 +1,204 @@
+package scaffold_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/toilhq/toil/layout"
+	"github.com/toilhq/toil/scaffold"
+)
+
+func file(t *testing.T, files []scaffold.File, path string) string {
+	t.Helper()
+	for _, f := range files {
+		if f.Path == path {
+			return string(f.Data)
+		}
+	}
+	t.Fatalf("no %s among the rendered files", path)
+	return ""
+}
+
+func TestRenderRenamesWithGoAST(t *testing.T) {
+	t.Parallel()
+	files, err := scaffold.Render(scaffold.Spec{Name: "billing", Module: "example.com/team/billing", Template: "http",
+		Vars: map[string]string{"service": "Invoicer"}, ToilSource: "/src/toil"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := file(t, files, "billing/server.go")
+	for _, want := range []string{
+		"package billing\n",
+		"// Package billing is an HTTP service: `toil run billing.invoicer` serves it",
+		"TOIL_BILLING_INVOICER_*",
+		"type Invoicer struct {",
+		"func (s *Invoicer) Setup(ctx context.Context) error {",
+		`s.HTTP.HandleFunc("GET /greet/{name}", s.greet)`,
+	} {
+		if !strings.Contains(src, want) {
+			t.Errorf("billing/server.go lacks %q:\n%s", want, src)
+		}
+	}
+	if strings.Contains(src, "hello.") || strings.Contains(src, "Server") {
+		t.Errorf("billing/server.go still names the template's hello or Server:\n%s", src)
+	}
+	test := file(t, files, "billing/server_test.go")
+	if !strings.Contains(test, "toiltest.Run(t, &Invoicer{}") || !strings.Contains(test, "package billing\n") {
+		t.Errorf("billing/server_test.go not renamed:\n%s", test)
+	}
+	mod := file(t, files, "go.mod")
+	for _, want := range []string{"module example.com/team/billing\n", "require github.com/toilhq/toil v0.0.0\n", "replace github.com/toilhq/toil => /src/toil\n"} {
+		if !strings.Contains(mod, want) {
+			t.Errorf("go.mod lacks %q:\n%s", want, mod)
+		}
+	}
+	if got := file(t, files, ".toil/template.yaml"); !strings.Contains(got, "template: http") || !strings.Contains(got, "service: Invoicer") || !strings.Contains(got, "version: 1") {
+		t.Errorf(".toil/template.yaml:\n%s", got)
+	}
+}
+
+// The function template's service is Run: only the service is renamed,
+// never toiltest.Run beside it.
+func TestRenderKeepsOtherPackagesNames(t *testing.T) {
+	t.Parallel()
+	files, err := scaffold.Render(scaffold.Spec{Name: "report", Template: "func", Vars: map[string]string{"service": "Daily"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	test := file(t, files, "report/run_test.go")
+	if !strings.Contains(test, "toiltest.Run(t, Daily,") {
+		t.Errorf("report/run_test.go:\n%s", test)
+	}
+	if !strings.Contains(file(t, files, "report/run.go"), "func Daily(ctx context.Context, s *toil.S) error") {
+		t.Errorf("report/run.go not renamed")
+	}
+}
+
+// Every template's toil.yaml is one toil dev accepts, naming the service by
+// what toil run takes.
+func TestRenderedLayoutsParse(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ tmpl, module, run string }{
+		{"http", "example.com/x/svc", "svc.server"},
+		{"worker", "", "svc/svc.worker"},
+		{"func", "svc2", "svc.run"},
+	} {
+		files, err := scaffold.Render(scaffold.Spec{Name: "svc", Module: tc.module, Template: tc.tmpl})
+		if err != nil {
+			t.Fatal(err)
+		}
+		data := file(t, files, "toil.yaml")
+		if _, err := layout.Parse("toil.yaml", []byte(data)); err != nil {
+			t.Fatalf("%s: toil.yaml does not parse: %v\n%s", tc.tmpl, err, data)
+		}
+		if !strings.Contains(data, "run: "+tc.run+"\n") {
+			t.Errorf("%s: toil.yaml does not run %s:\n%s", tc.tmpl, tc.run, data)
+		}
+		if readme := file(t, files, "README.md"); !strings.Contains(readme, "toil run "+tc.run) {
+			t.Errorf("%s: README lacks toil run %s:\n%s", tc.tmpl, tc.run, readme)
+		}
+	}
+}
+
+func TestPlanAndCommitNeverOverwrite(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "svc")
+	files := []scaffold.File{
+		{Path: "a.txt", Data: []byte("a"), Mode: 0o644},
+		{Path: "sub/b.txt", Data: []byte("b"), Mode: 0o644},
+		{Path: "c.txt", Data: []byte("c"), Mode: 0o644},
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "a.txt"), []byte("a"), 0o644)
+	os.WriteFile(filepath.Join(dir, "c.txt"), []byte("mine"), 0o644)
+
+	if _, err := scaffold.Plan(dir, files, false); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Fatalf("Plan without force = %v, want a not-empty error", err)
+	}
+	plan, err := scaffold.Plan(dir, files, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]scaffold.Action{}
+	for _, e := range plan {
+		got[e.Path] = e.Action
+	}
+	want := map[string]scaffold.Action{"a.txt": scaffold.Identical, "sub/b.txt": scaffold.Create, "c.txt": scaffold.Conflict}
+	for p, a := range want {
+		if got[p] != a {
+			t.Errorf("%s: %s, want %s", p, got[p], a)
+		}
+	}
+	staged, err := scaffold.Stage(t.Context(), dir, files, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := scaffold.Commit(staged, dir, plan); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "c.txt")); string(b) != "mine" {
+		t.Errorf("c.txt = %q: a conflicting file was overwritten", b)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "sub/b.txt")); string(b) != "b" {
+		t.Errorf("sub/b.txt = %q, want it created", b)
+	}
+	if _, err := os.Stat(staged); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the staged dir %s is left behind", staged)
+	}
+	ents, _ := os.ReadDir(filepath.Dir(dir))
+	if len(ents) != 1 {
+		t.Errorf("beside the target: %v, want only the target", ents)
+	}
+}
+
+func TestCommitRenamesIntoEmptyDir(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "svc")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := []scaffold.File{{Path: "x/y.txt", Data: []byte("y"), Mode: 0o644}}
+	plan, err := scaffold.Plan(dir, files, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	staged, err := scaffold.Stage(t.Context(), dir, files, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := scaffold.Commit(staged, dir, plan); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, "x", "y.txt")); err != nil || string(b) != "y" {
+		t.Errorf("x/y.txt = %q, %v", b, err)
+	}
+}
+
+func TestCheckName(t *testing.T) {
+	t.Parallel()
+	for name, want := range map[string]string{
+		"billing": "",
+		"svc2":    "",
+		"":        "a name is needed",
+		"my-svc":  "not a Go identifier",
+		"range":   "Go keyword",
+		"../x":    "is a path",
+		"/abs":    "is a path",
+		"Billing": "lowercase",
+		"my_svc":  "lowercase",
+		"main":    "main package cannot be imported",
+	} {
+		err := scaffold.CheckName(name)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("CheckName(%q) = %v, want nil", name, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("CheckName(%q) = %v, want %q", name, err, want)
+		}
+	}
+}
