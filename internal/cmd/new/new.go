@@ -349,3 +349,6 @@ func printTree(ios *cmdutil.IOStreams, dir string, plan []scaffold.Entry) {
 		fmt.Fprintf(ios.Out, "%-40s %s\n", name, action)
 	}
 }
+
+// Run is the command's logic, for runF in tests that change Options first.
+func Run(opts *Options) error { return runNew(opts) }
