@@ -11,7 +11,6 @@ import (
 	"go/types"
 	"path/filepath"
 	"runtime/debug"
-	"slices"
 	"strings"
 
 	"golang.org/x/tools/go/analysis"
@@ -83,8 +82,24 @@ func (e *engine) checkUnit(u unit, contents map[string][]byte, m module) (findin
 			err = fmt.Errorf("internal error linting %s: %v\n%s", u.id, r, debug.Stack())
 		}
 	}()
+	// The prefilter judges each file as soon as it is parsed, so that the
+	// bodies of a file where no rule can report are garbage before the
+	// next file is parsed: a big package's syntax is never all in memory.
+	var uf *unitFilter
+	if e.filter != nil {
+		hset := token.NewFileSet() // headers are thrown away: keep e.fset small
+		headers := make([]*ast.File, 0, len(u.files))
+		for _, name := range u.files {
+			// An error here is the full parse's too, reported below.
+			if h, err := parser.ParseFile(hset, name, contents[name], parser.ImportsOnly|parser.SkipObjectResolution); err == nil {
+				headers = append(headers, h)
+			}
+		}
+		uf = e.filter.unit(u.importPath, headers)
+	}
 	var files []*ast.File
 	var perr scanner.ErrorList
+	reporting, stripped := false, 0
 	for _, name := range u.files {
 		f, err := parser.ParseFile(e.fset, name, contents[name], parser.ParseComments|parser.SkipObjectResolution)
 		if err != nil {
@@ -95,24 +110,22 @@ func (e *engine) checkUnit(u unit, contents map[string][]byte, m module) (findin
 			}
 			return nil, err
 		}
+		if uf != nil && !uf.reports(name, f) {
+			f = stripBodies(f)
+			stripped++
+		} else {
+			reporting = true
+		}
 		files = append(files, f)
 	}
 	if len(perr) > 0 {
 		perr.Sort()
 		return nil, &syntaxError{list: perr}
 	}
-	if e.filter != nil {
-		reporting := e.filter.reporting(u.importPath, u.files, files)
-		if !slices.Contains(reporting, true) {
-			return nil, nil // nothing a rule could report: skip type-checking
-		}
-		for i, f := range files {
-			if !reporting[i] {
-				files[i] = stripBodies(f)
-				e.stripped.Add(1)
-			}
-		}
+	if !reporting {
+		return nil, nil // nothing a rule could report: skip type-checking
 	}
+	e.stripped.Add(int64(stripped))
 	e.checked.Add(1)
 
 	info := &types.Info{

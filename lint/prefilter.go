@@ -187,107 +187,129 @@ func stubReach() map[string][]string {
 	return reach
 }
 
-// keep reports whether the unit importPath, made of files (parsed from
-// names, in order), may have a finding.
-func (p *prefilter) keep(importPath string, names []string, files []*ast.File) bool {
-	return slices.Contains(p.reporting(importPath, names, files), true)
+// unitFilter is the prefilter applied to one unit, file by file, so that
+// the engine can strip a file's bodies as soon as it is parsed (see
+// checkUnit): what a file's calls can resolve to depends on the unit only
+// through its package name and the imports of all its files.
+type unitFilter struct {
+	p       *prefilter
+	command bool
+	// imports are every file's import paths: methods are reached through
+	// values whose types any file may import; functions only through the
+	// calling file's import.
+	imports map[string]bool
+	// broken is set when an import path does not unquote: not for the
+	// prefilter to judge, so every file may report.
+	broken bool
 }
 
-// reporting tells, for each of the unit's files, whether a finding may be
-// reported in it: a file where none may is one whose function bodies need
-// not be type-checked (see stripBodies).
-func (p *prefilter) reporting(importPath string, names []string, files []*ast.File) []bool {
-	out := make([]bool, len(files))
-	all := func() []bool {
-		for i := range out {
-			out[i] = true
-		}
-		return out
+// unit returns the filter for the unit importPath whose files' package
+// clauses and imports are headers (parsed with parser.ImportsOnly, or
+// whole).
+func (p *prefilter) unit(importPath string, headers []*ast.File) *unitFilter {
+	u := &unitFilter{p: p, imports: map[string]bool{}}
+	if len(headers) > 0 {
+		pkg := headers[0].Name.Name
+		u.command = pkg == "main" || pkg == "cmd" || slices.Contains(strings.Split(importPath, "/"), "cmd")
 	}
-	command := false
-	if len(files) > 0 {
-		pkg := files[0].Name.Name
-		command = pkg == "main" || pkg == "cmd" || slices.Contains(strings.Split(importPath, "/"), "cmd")
-	}
-	// Methods are reached through values whose types any file may import;
-	// functions only through the calling file's import.
-	unitImports := map[string]bool{}
-	fileImports := make([]fileScope, len(files))
-	for i, f := range files {
-		fs := fileScope{paths: map[string]bool{}, names: map[string][]string{}, dots: map[string]bool{}}
+	for _, f := range headers {
 		for _, spec := range f.Imports {
 			path, err := strconv.Unquote(spec.Path.Value)
 			if err != nil {
-				return all() // not for the prefilter to judge
+				u.broken = true
+				continue
 			}
-			unitImports[path] = true
-			fs.paths[path] = true
+			u.imports[path] = true
+		}
+	}
+	return u
+}
+
+// reports tells whether a finding may be reported in the unit's file f,
+// parsed from name. A unit where no file may report need not be
+// type-checked; a file where none may, only without its function bodies
+// (see stripBodies).
+func (u *unitFilter) reports(name string, f *ast.File) bool {
+	p := u.p
+	if u.broken {
+		return true
+	}
+	if generated(f) {
+		return false // every rule and the directives checker skip them
+	}
+	fs := fileScope{paths: map[string]bool{}, names: map[string][]string{}, dots: map[string]bool{}}
+	for _, spec := range f.Imports {
+		path, err := strconv.Unquote(spec.Path.Value)
+		if err != nil {
+			return true // not for the prefilter to judge
+		}
+		fs.paths[path] = true
+		switch {
+		case spec.Name == nil:
+			// go/types names the import after the package clause of
+			// what it imports: for a target package, its stub.
+			if name := stubs.Name(path); name != "" {
+				fs.names[name] = append(fs.names[name], path)
+			}
+		case spec.Name.Name == ".":
+			fs.dots[path] = true
+		case spec.Name.Name != "_":
+			fs.names[spec.Name.Name] = append(fs.names[spec.Name.Name], path)
+		}
+	}
+	test := strings.HasSuffix(name, "_test.go")
+	command := u.command
+	if p.directives && p.hasDirectiveComment(f) {
+		return true
+	}
+	if len(p.dumpImports) > 0 && !test && p.in("dumpimport", test, command) {
+		for path := range fs.paths {
+			if slices.Contains(p.dumpImports, path) {
+				return true
+			}
+		}
+	}
+	candidate := func(name string, x ast.Expr) bool {
+		for _, g := range p.gates[name] {
+			if !p.in(g.rule, test, command) {
+				continue
+			}
 			switch {
-			case spec.Name == nil:
-				// go/types names the import after the package clause of
-				// what it imports: for a target package, its stub.
-				if name := stubs.Name(path); name != "" {
-					fs.names[name] = append(fs.names[name], path)
+			case g.path == "":
+				if x == nil {
+					return true // a builtin is only ever called by its bare name
 				}
-			case spec.Name.Name == ".":
-				fs.dots[path] = true
-			case spec.Name.Name != "_":
-				fs.names[spec.Name.Name] = append(fs.names[spec.Name.Name], path)
+			case g.method:
+				if u.imports[g.path] {
+					return true
+				}
+			case x == nil:
+				if fs.dots[g.path] {
+					return true
+				}
+			default:
+				// A package-level function is named through the
+				// package: X must be the file's name for the import.
+				if id, ok := x.(*ast.Ident); ok && slices.Contains(fs.names[id.Name], g.path) {
+					return true
+				}
 			}
 		}
-		fileImports[i] = fs
+		return false
 	}
+	return callsName(f, candidate)
+}
+
+// keep reports whether the unit importPath, made of files (parsed from
+// names, in order), may have a finding.
+func (p *prefilter) keep(importPath string, names []string, files []*ast.File) bool {
+	u := p.unit(importPath, files)
 	for i, f := range files {
-		if generated(f) {
-			continue // every rule and the directives checker skip them
+		if u.reports(names[i], f) {
+			return true
 		}
-		test := strings.HasSuffix(names[i], "_test.go")
-		if p.directives && p.hasDirectiveComment(f) {
-			out[i] = true
-			continue
-		}
-		if len(p.dumpImports) > 0 && !test && p.in("dumpimport", test, command) {
-			for path := range fileImports[i].paths {
-				if slices.Contains(p.dumpImports, path) {
-					out[i] = true
-				}
-			}
-		}
-		if out[i] {
-			continue
-		}
-		fs := fileImports[i]
-		candidate := func(name string, x ast.Expr) bool {
-			for _, g := range p.gates[name] {
-				if !p.in(g.rule, test, command) {
-					continue
-				}
-				switch {
-				case g.path == "":
-					if x == nil {
-						return true // a builtin is only ever called by its bare name
-					}
-				case g.method:
-					if unitImports[g.path] {
-						return true
-					}
-				case x == nil:
-					if fs.dots[g.path] {
-						return true
-					}
-				default:
-					// A package-level function is named through the
-					// package: X must be the file's name for the import.
-					if id, ok := x.(*ast.Ident); ok && slices.Contains(fs.names[id.Name], g.path) {
-						return true
-					}
-				}
-			}
-			return false
-		}
-		out[i] = callsName(f, candidate)
 	}
-	return out
+	return false
 }
 
 // in reports whether rule runs and reports in a file of this kind.
