@@ -24,10 +24,12 @@ type backend interface {
 	// from now on, and those already kept, reach the group.
 	ensureGroup(ctx context.Context, topic, group string, o subOptions) error
 	// subscribe starts one member of group: messages come on the channel
-	// until ctx is cancelled. A message not acked when ctx ends goes back
-	// to the group. Once ctx is cancelled, wait returns when the member's
-	// goroutines have ended.
-	subscribe(ctx context.Context, topic, group string, o subOptions) (ch <-chan *message.Message, wait func(), err error)
+	// until stop is called (or ctx is cancelled). stop ends the member:
+	// a message it has not handed over, or that was not acked, goes back to
+	// the group; stop returns when the member's goroutines have ended.
+	// Call it after the last message taken from the channel was acked or
+	// nacked.
+	subscribe(ctx context.Context, topic, group string, o subOptions) (ch <-chan *message.Message, stop func(), err error)
 	// lag is how many messages of topic the group has not acknowledged
 	// yet; errNoLag when the backend cannot tell.
 	lag(ctx context.Context, topic, group string) (int64, error)

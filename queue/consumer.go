@@ -248,6 +248,8 @@ func (c *Consumer[T]) Group() string { return c.group }
 // get up to three quarters of the drain time to finish (the rest is for
 // closing), and what is unfinished then goes back to the queue.
 func (c *Consumer[T]) run(ctx context.Context) error {
+	// Members outlive ctx until their messages in hand are done: they are
+	// stopped below, after the loops.
 	subCtx, cancelSub := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelSub()
 	// Handlers outlive ctx by the drain time, so a message in hand on stop
@@ -255,28 +257,29 @@ func (c *Consumer[T]) run(ctx context.Context) error {
 	hctx, cancelH := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelH()
 
-	var waits []func()
+	var stops []func()
 	defer func() {
-		cancelSub()
-		for _, w := range waits {
-			w()
+		for _, stop := range stops {
+			stop()
 		}
 	}()
 	chans := make([]<-chan *message.Message, 0, c.workers)
 	for i := range c.workers {
-		ch, wait, err := c.be.subscribe(subCtx, c.topic, c.group, c.subOptions(i))
+		ch, stop, err := c.be.subscribe(subCtx, c.topic, c.group, c.subOptions(i))
 		if err != nil {
 			return fmt.Errorf("subscribe to %s: %w", c.topic, err)
 		}
 		chans = append(chans, ch)
-		waits = append(waits, wait)
+		stops = append(stops, stop)
 	}
 
+	loopCtx, stopLoops := context.WithCancel(ctx)
+	defer stopLoops()
 	var wg sync.WaitGroup
 	ended := make(chan struct{}, len(chans))
 	for _, ch := range chans {
 		wg.Go(func() {
-			c.loop(ctx, hctx, ch)
+			c.loop(loopCtx, hctx, ch)
 			ended <- struct{}{}
 		})
 	}
@@ -287,7 +290,7 @@ func (c *Consumer[T]) run(ctx context.Context) error {
 		// A member's subscription ended under it: stop the others and fail,
 		// so the worker is restarted rather than left half consuming.
 		err = fmt.Errorf("the subscription to %s ended", c.topic)
-		cancelSub()
+		stopLoops()
 	}
 	loopsDone := make(chan struct{})
 	go func() { wg.Wait(); close(loopsDone) }()

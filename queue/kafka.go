@@ -125,11 +125,28 @@ func (k *kafkaBackend) subscribe(ctx context.Context, topic, group string, o sub
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.SessionTimeout(o.redeliverAfter),
 		kgo.HeartbeatInterval(min(max(o.redeliverAfter/5, 100*time.Millisecond), 3*time.Second)),
+		// Members rejoin at once (nothing blocks a rebalance), so a
+		// rebalance that waits longer is waiting for a member that died.
+		kgo.RebalanceTimeout(max(2*o.redeliverAfter, 5*time.Second)),
+		// On Kafka 4+ the broker assigns partitions (KIP-848 groups, whose
+		// session timeout is the broker's group.consumer.session.timeout.ms);
+		// older brokers get the classic cooperative-sticky protocol.
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.ServerSideBalancer(),
 		kgo.AutoCommitMarks(),
-		// Records polled are handled before the group may rebalance, and
-		// what was acked is committed before partitions move.
-		kgo.BlockRebalanceOnPoll(),
-		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, _ map[string][]int32) {
+		// Commit often: what a killed member handled since its last commit
+		// is handled again by the next owner of its partitions.
+		kgo.AutoCommitInterval(time.Second),
+		// A rebalance does not wait for the records in hand (blocking it
+		// until they are done starved rebalances under a steady stream):
+		// what was acked is committed as partitions move, and a record
+		// handled after its partition moved is handled again by the new
+		// owner, which at-least-once allows.
+		kgo.OnPartitionsAssigned(func(_ context.Context, _ *kgo.Client, m map[string][]int32) {
+			k.log.Debug("kafka partitions assigned", "member", o.consumer, "partitions", m[topic])
+		}),
+		kgo.OnPartitionsRevoked(func(ctx context.Context, cl *kgo.Client, m map[string][]int32) {
+			k.log.Debug("kafka partitions revoked", "member", o.consumer, "partitions", m[topic])
 			if err := cl.CommitMarkedOffsets(ctx); err != nil {
 				k.log.Warn("commit before rebalance", "topic", topic, "group", group, "err", err)
 			}
@@ -138,6 +155,7 @@ func (k *kafkaBackend) subscribe(ctx context.Context, topic, group string, o sub
 	if err != nil {
 		return nil, nil, err
 	}
+	ctx, cancel := context.WithCancel(ctx)
 	out := make(chan *message.Message)
 	done := make(chan struct{})
 	go func() {
@@ -151,11 +169,10 @@ func (k *kafkaBackend) subscribe(ctx context.Context, topic, group string, o sub
 		}
 		cl.Close() // leaves the group, so the others take over at once
 	}()
-	return out, func() { <-done }, nil
+	return out, func() { cancel(); <-done }, nil
 }
 
 func (k *kafkaBackend) consume(ctx context.Context, cl *kgo.Client, topic string, out chan<- *message.Message) {
-	defer cl.AllowRebalance()
 	for {
 		fs := cl.PollRecords(ctx, 256)
 		if ctx.Err() != nil || fs.IsClientClosed() {
@@ -171,7 +188,6 @@ func (k *kafkaBackend) consume(ctx context.Context, cl *kgo.Client, topic string
 			}
 			cl.MarkCommitRecords(r)
 		}
-		cl.AllowRebalance()
 	}
 }
 

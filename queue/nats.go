@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -111,13 +112,17 @@ func (n *natsBackend) ensureGroup(ctx context.Context, topic, group string, o su
 
 func (n *natsBackend) subscribe(ctx context.Context, topic, group string, o subOptions) (<-chan *message.Message, func(), error) {
 	stream, durable := natsStream(topic).Name, sanitize(group)
+	guard := &natsGuard{}
 	sub, err := wmjs.NewSubscriber(wmjs.SubscriberConfig{
 		Conn:           n.nc,
 		Logger:         wmLogger(n.log),
 		AckWaitTimeout: o.redeliverAfter,
 		ResourceInitializer: func(ctx context.Context, js jetstream.JetStream, _ string) (jetstream.Consumer, func(context.Context, watermill.LoggerAdapter), error) {
 			c, err := js.Consumer(ctx, stream, durable)
-			return c, nil, err
+			if err != nil {
+				return nil, nil, err
+			}
+			return &guardedConsumer{Consumer: c, guard: guard}, nil, nil
 		},
 		ConfigureStream: natsStream,
 		ConsumeOptions:  []jetstream.PullConsumeOpt{jetstream.PullMaxMessages(natsPull)},
@@ -127,22 +132,83 @@ func (n *natsBackend) subscribe(ctx context.Context, topic, group string, o subO
 	if err != nil {
 		return nil, nil, err
 	}
+	ctx, cancel := context.WithCancel(ctx)
 	// The subscriber is never closed: Close would drain the connection
-	// every member shares. Cancelling ctx stops its consume loop and closes
-	// the channel; the backend's close drains the connection once.
+	// every member shares; the backend's close drains it once.
 	ch, err := sub.Subscribe(ctx, topic)
 	if err != nil {
+		cancel()
 		return nil, nil, err
 	}
-	return ch, func() { drainUnacked(ch) }, nil
+	stop := func() {
+		guard.stop(ch)
+		cancel()
+		for m := range ch { // closed by watermill once ctx is cancelled
+			m.Nack()
+		}
+	}
+	return ch, stop, nil
 }
 
-// drainUnacked waits for a member's channel to close after its ctx was
-// cancelled, handing back whatever still arrives.
-func drainUnacked(ch <-chan *message.Message) {
-	for m := range ch {
-		m.Nack()
+// natsGuard works around a race in watermill-nats's jetstream subscriber:
+// cancelling a subscription closes its channel while a message callback
+// may still send on it (a panic: send on closed channel). The guard lets
+// no callback start once the member stops and waits for those running,
+// handing back what they offer meanwhile, before the subscription is
+// cancelled. It also means the acks of handled messages have been queued
+// on the connection before it is drained.
+type natsGuard struct {
+	mu       sync.Mutex
+	stopped  bool
+	inFlight sync.WaitGroup
+}
+
+// enter reports whether a callback may run; if so, it must call leave.
+func (g *natsGuard) enter() bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.stopped {
+		return false
 	}
+	g.inFlight.Add(1)
+	return true
+}
+
+func (g *natsGuard) leave() { g.inFlight.Done() }
+
+// stop bars new callbacks and waits for the running ones, nacking what
+// they hand over on ch meanwhile.
+func (g *natsGuard) stop(ch <-chan *message.Message) {
+	g.mu.Lock()
+	g.stopped = true
+	g.mu.Unlock()
+	done := make(chan struct{})
+	go func() { g.inFlight.Wait(); close(done) }()
+	for {
+		select {
+		case m := <-ch:
+			m.Nack()
+		case <-done:
+			return
+		}
+	}
+}
+
+// guardedConsumer runs the subscriber's callbacks through the guard.
+type guardedConsumer struct {
+	jetstream.Consumer
+	guard *natsGuard
+}
+
+func (c *guardedConsumer) Consume(h jetstream.MessageHandler, opts ...jetstream.PullConsumeOpt) (jetstream.ConsumeContext, error) {
+	return c.Consumer.Consume(func(msg jetstream.Msg) {
+		if !c.guard.enter() {
+			_ = msg.Nak() // the member is stopping: to another one, now
+			return
+		}
+		defer c.guard.leave()
+		h(msg)
+	}, opts...)
 }
 
 func (n *natsBackend) lag(ctx context.Context, topic, group string) (int64, error) {

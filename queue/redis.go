@@ -86,13 +86,15 @@ func (r *redisBackend) subscribe(ctx context.Context, topic, group string, o sub
 	if err != nil {
 		return nil, nil, err
 	}
+	ctx, cancel := context.WithCancel(ctx)
 	ch, err := sub.Subscribe(ctx, topic)
 	if err != nil {
+		cancel()
 		return nil, nil, err
 	}
-	// Close waits for the subscriber's goroutines, which end with ctx; the
-	// client it would close is shared (see sharedClient).
-	return ch, func() { _ = sub.Close() }, nil
+	// Close waits for the subscriber's goroutines; the client it would
+	// close is shared (see sharedClient).
+	return ch, func() { cancel(); _ = sub.Close() }, nil
 }
 
 func (r *redisBackend) lag(ctx context.Context, topic, group string) (int64, error) {

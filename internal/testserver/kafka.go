@@ -23,6 +23,12 @@ func Kafka(t testing.TB, opts ...kfake.Opt) *KafkaCluster {
 	base := []kfake.Opt{
 		kfake.NumBrokers(1),
 		kfake.GroupMinSessionTimeout(500 * time.Millisecond),
+		// KIP-848 groups: the broker's session timeout decides how soon a
+		// killed member's partitions move.
+		kfake.BrokerConfigs(map[string]string{
+			"group.consumer.session.timeout.ms":    "2000",
+			"group.consumer.heartbeat.interval.ms": "250",
+		}),
 	}
 	c, err := kfake.NewCluster(append(base, opts...)...)
 	if err != nil {
