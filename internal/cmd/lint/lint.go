@@ -34,6 +34,8 @@ type Options struct {
 	NewFromRev   string
 	NewFromPatch string
 	Tags         []string
+	// NoCache lints every package afresh and writes no findings cache.
+	NoCache bool
 
 	// Dir is where to run; empty means the current directory.
 	Dir string
@@ -60,6 +62,9 @@ Changed-lines modes report only lines that a change adds:
   --staged            what the next commit adds (the git index, not the working tree)
   --new-from-rev REV  what the working tree adds since REV
   --new-from-patch F  what the unified diff in F adds
+
+Findings of unchanged packages are cached (in the user cache directory, or
+$TOIL_LINT_CACHE); --no-cache or TOIL_LINT_CACHE=off lints everything afresh.
 
 Exit status: 0 clean, 1 findings, 2 errors (bad flag or setting, no packages,
 a package that does not parse: it is reported, and the rest still linted).
@@ -112,6 +117,7 @@ Rules: ` + ruleList(),
 	fl.StringVar(&opts.NewFromRev, "new-from-rev", "", "report only lines added since git revision `REV`")
 	fl.StringVar(&opts.NewFromPatch, "new-from-patch", "", "report only lines the unified diff in `FILE` adds")
 	fl.StringSliceVar(&opts.Tags, "tags", nil, "extra build tags, comma-separated (as go build -tags)")
+	fl.BoolVar(&opts.NoCache, "no-cache", false, "neither read nor write the findings cache (as TOIL_LINT_CACHE=off)")
 	return cmd
 }
 
@@ -192,6 +198,10 @@ func lintRun(ctx context.Context, opts *Options) error {
 	if len(as) == 0 {
 		return cmdutil.UsageErrorf("every rule is disabled; nothing to lint (check --disable and toil.yaml's lint: section)")
 	}
+	cache := "" // lint's default: $TOIL_LINT_CACHE, else the user cache directory
+	if opts.NoCache {
+		cache = lint.CacheOff
+	}
 	res, err := lint.Run(ctx, lint.Config{
 		Dir:          dir,
 		Patterns:     opts.Patterns,
@@ -201,6 +211,7 @@ func lintRun(ctx context.Context, opts *Options) error {
 		NewFromPatch: opts.NewFromPatch,
 		Fix:          opts.Fix,
 		BuildTags:    opts.Tags,
+		Cache:        cache,
 	})
 	if err != nil {
 		return &cmdutil.ExitError{Code: cmdutil.ExitUsage, Err: err}

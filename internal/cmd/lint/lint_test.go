@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/toilhq/toil/internal/cmdutil"
+	"github.com/toilhq/toil/lint"
 )
 
 func TestFlagsToOptions(t *testing.T) {
@@ -28,6 +29,8 @@ func TestFlagsToOptions(t *testing.T) {
 		{args: []string{"--staged"}, want: func(o *Options) bool { return o.Staged }},
 		{args: []string{"--new-from-rev", "HEAD~1"}, want: func(o *Options) bool { return o.NewFromRev == "HEAD~1" }},
 		{args: []string{"--new-from-patch", "x.diff"}, want: func(o *Options) bool { return o.NewFromPatch == "x.diff" }},
+		{args: []string{"--no-cache"}, want: func(o *Options) bool { return o.NoCache }},
+		{args: nil, want: func(o *Options) bool { return !o.NoCache }},
 		{args: []string{"--format", "xml"}, wantErr: `--format "xml" is not a format`},
 		{args: []string{"--enable", "nope"}, wantErr: `--enable: unknown rule "nope"; valid rules: breakpoint`},
 		{args: []string{"--staged", "--new-from-rev", "HEAD"}, wantErr: "exclusive"},
@@ -174,6 +177,33 @@ func TestPrettyOutputOnATerminal(t *testing.T) {
 
 // --fix lists each statement it deleted, on stderr and in the JSON document,
 // so that deliberate output it removed does not go unnoticed.
+// TestNoCache checks that --no-cache leaves the findings cache untouched,
+// and that the same run without it fills the cache. Not parallel: it sets
+// $TOIL_LINT_CACHE, where the cache would be.
+func TestNoCache(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv(lint.CacheEnv, cache)
+	dir := module(t)
+	for _, noCache := range []bool{true, false} {
+		var out, errOut bytes.Buffer
+		opts := &Options{IO: cmdutil.Test(nil, &out, &errOut), Format: "text", Dir: dir, Patterns: []string{"./lib"}, NoCache: noCache}
+		err := lintRun(t.Context(), opts)
+		if cmdutil.ExitCode(err) != 1 || !strings.Contains(out.String(), "lib/lib.go:6:2: fmtprint") {
+			t.Fatalf("--no-cache=%v: exit %d (%v), stdout %q; want the fmtprint finding", noCache, cmdutil.ExitCode(err), err, out.String())
+		}
+		entries, err := os.ReadDir(cache)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if noCache && len(entries) != 0 {
+			t.Errorf("--no-cache wrote %d entries to the cache directory", len(entries))
+		}
+		if !noCache && len(entries) == 0 {
+			t.Error("without --no-cache, nothing was written to the cache directory")
+		}
+	}
+}
+
 func TestFixListsWhatItDeleted(t *testing.T) {
 	t.Parallel()
 	for _, format := range []string{"text", "json"} {
