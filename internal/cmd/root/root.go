@@ -7,6 +7,7 @@ import (
 
 	"github.com/toilhq/toil/internal/cmd/completion"
 	"github.com/toilhq/toil/internal/cmd/dev"
+	"github.com/toilhq/toil/internal/cmd/export"
 	"github.com/toilhq/toil/internal/cmd/hooks"
 	"github.com/toilhq/toil/internal/cmd/lint"
 	"github.com/toilhq/toil/internal/cmd/run"
@@ -23,6 +24,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 
   toil run PKG.NAME     run one service by name, no main package needed
   toil dev              run toil.yaml's whole layout as production does, reloading on save
+  toil export TARGET    write toil.yaml's layout as systemd units, nginx config, k8s manifests
   toil lint             stop stray debug prints and debugger calls before they land
   toil hooks install    run toil lint on staged lines before every commit`,
 		Example: `  toil run hello.world
@@ -55,6 +57,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		completion.NewCmdCompletion(f),
 		run.NewCmdRun(f, nil),
 		dev.NewCmdDev(f, nil),
+		export.NewCmdExport(f),
 		lint.NewCmdLint(f, nil),
 		hooks.NewCmdHooks(f),
 	)
