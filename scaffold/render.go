@@ -77,6 +77,15 @@ func Render(spec Spec) ([]File, error) {
 	if s := spec.Vars["service"]; s != "" {
 		service = s
 	}
+	if service != tmpl.Service {
+		taken, err := topLevelNames(tmpl.Name)
+		if err != nil {
+			return nil, err
+		}
+		if taken[service] {
+			return nil, &InputError{Flag: "--set", Msg: fmt.Sprintf("--set service=%s: the %s template already declares %s; choose another name", service, tmpl.Name, service)}
+		}
+	}
 	var files []File
 
 	// The template's Go code, renamed.
@@ -164,6 +173,46 @@ func RunName(name, module, service string) string {
 		return name + "/" + name + "." + strings.ToLower(service)
 	}
 	return name + "." + strings.ToLower(service)
+}
+
+// topLevelNames returns the names a template's package declares, which
+// the service cannot be renamed to.
+func topLevelNames(tmpl string) (map[string]bool, error) {
+	names := map[string]bool{}
+	err := fs.WalkDir(templates.FS, tmpl, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".go") {
+			return err
+		}
+		src, err := fs.ReadFile(templates.FS, p)
+		if err != nil {
+			return err
+		}
+		f, err := parser.ParseFile(token.NewFileSet(), p, src, parser.SkipObjectResolution)
+		if err != nil {
+			return fmt.Errorf("parse template %s: %w", p, err)
+		}
+		for _, decl := range f.Decls {
+			switch d := decl.(type) {
+			case *ast.FuncDecl:
+				if d.Recv == nil {
+					names[d.Name.Name] = true
+				}
+			case *ast.GenDecl:
+				for _, spec := range d.Specs {
+					switch s := spec.(type) {
+					case *ast.TypeSpec:
+						names[s.Name.Name] = true
+					case *ast.ValueSpec:
+						for _, n := range s.Names {
+							names[n.Name] = true
+						}
+					}
+				}
+			}
+		}
+		return nil
+	})
+	return names, err
 }
 
 // textFiles maps the files/ sources to where they go: embed leaves out

@@ -202,3 +202,16 @@ func TestCheckName(t *testing.T) {
 		}
 	}
 }
+
+// A service renamed onto a name the template declares would not compile.
+func TestRenderRefusesATakenServiceName(t *testing.T) {
+	t.Parallel()
+	_, err := scaffold.Render(scaffold.Spec{Name: "billing", Template: "http", Vars: map[string]string{"service": "Config"}})
+	if err == nil || !strings.Contains(err.Error(), "the http template already declares Config") {
+		t.Fatalf("Render = %v, want a refusal naming Config", err)
+	}
+	_, err = scaffold.Render(scaffold.Spec{Name: "billing", Template: "func", Vars: map[string]string{"service": "TestRunGreets"}})
+	if err == nil || !strings.Contains(err.Error(), "already declares TestRunGreets") {
+		t.Fatalf("Render = %v, want a refusal naming TestRunGreets", err)
+	}
+}
