@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -63,20 +65,37 @@ func dialer(kind string) dial {
 	return nil
 }
 
-// connect dials until it works or ctx (the setup timeout) ends, waiting a
-// little longer after each failure. The error names the URL with its
-// credentials hidden.
+// permanentError is a dial error that retrying cannot fix: a malformed
+// URL, an unsupported option.
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
+
+// connect dials until it works or ctx (the setup timeout) is nearly spent,
+// waiting a little longer after each failure. It gives up a little before
+// the deadline so its error, which names the URL with its credentials
+// hidden, is what setup reports rather than a bare timeout.
 func connect(ctx context.Context, kind, rawURL string, log *slog.Logger) (backend, error) {
 	d := dialer(kind)
 	if d == nil {
 		return nil, fmt.Errorf("backend %q is not one of mem, nats, redis, kafka", kind)
 	}
 	start := time.Now()
+	deadline, hasDeadline := ctx.Deadline()
+	margin := time.Duration(0)
+	if hasDeadline {
+		margin = min(time.Until(deadline)/10, 500*time.Millisecond)
+	}
 	wait := 50 * time.Millisecond
 	for attempt := 1; ; attempt++ {
 		// Each try gets a bounded slice of the setup time, so one hung dial
-		// leaves room for the next.
-		tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		// leaves room for the next and for the error.
+		try := 5 * time.Second
+		if hasDeadline {
+			try = min(try, time.Until(deadline)-margin)
+		}
+		tctx, cancel := context.WithTimeout(ctx, try)
 		b, err := d(tctx, rawURL, log)
 		cancel()
 		if err == nil {
@@ -85,12 +104,39 @@ func connect(ctx context.Context, kind, rawURL string, log *slog.Logger) (backen
 			}
 			return b, nil
 		}
-		log.Warn("cannot connect; retrying", "url", redact(rawURL), "attempt", attempt, "err", err)
+		fail := func() error {
+			return fmt.Errorf("connect to %s: %w (%d attempts in %s)", redact(rawURL), scrub(err, rawURL), attempt, time.Since(start).Round(time.Millisecond))
+		}
+		var perm permanentError
+		if errors.As(err, &perm) {
+			return nil, fmt.Errorf("connect to %s: %w", redact(rawURL), scrub(err, rawURL))
+		}
+		if hasDeadline && time.Until(deadline)-margin < wait {
+			return nil, fail()
+		}
+		log.Warn("cannot connect; retrying", "url", redact(rawURL), "attempt", attempt, "in", wait, "err", scrub(err, rawURL))
 		select {
 		case <-ctx.Done():
-			return nil, fmt.Errorf("connect to %s: %w (%d attempts in %s)", redact(rawURL), err, attempt, time.Since(start).Round(time.Millisecond))
+			return nil, fail()
 		case <-time.After(wait):
 		}
 		wait = min(wait*2, time.Second)
 	}
+}
+
+// scrub removes the URL's password from a client library's error, which
+// may quote the URL it was given.
+func scrub(err error, rawURL string) error {
+	u, perr := url.Parse(rawURL)
+	if perr != nil || u.User == nil {
+		return err
+	}
+	secret, ok := u.User.Password()
+	if !ok {
+		secret = u.User.Username()
+	}
+	if secret == "" || !strings.Contains(err.Error(), secret) {
+		return err
+	}
+	return errors.New(strings.ReplaceAll(err.Error(), secret, "xxxxx"))
 }

@@ -80,7 +80,7 @@ func parseKafkaURL(rawURL string) (seeds []string, partitions int32, err error) 
 func dialKafka(ctx context.Context, rawURL string, log *slog.Logger) (backend, error) {
 	seeds, partitions, err := parseKafkaURL(rawURL)
 	if err != nil {
-		return nil, err
+		return nil, permanentError{err}
 	}
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(seeds...),

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -31,6 +33,22 @@ type redisBackend struct {
 	log *slog.Logger
 }
 
+var redisLogOnce sync.Once
+
+// routeRedisLog sends go-redis's own log lines (dial retries, pool
+// notices), which it writes to stderr by default through a process-wide
+// logger, to the first Redis field's log at debug level: toil reports
+// connection trouble itself.
+func routeRedisLog(log *slog.Logger) {
+	redisLogOnce.Do(func() { redis.SetLogger(redisLogger{log.With("lib", "go-redis")}) })
+}
+
+type redisLogger struct{ log *slog.Logger }
+
+func (l redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	l.log.Debug(fmt.Sprintf(format, v...))
+}
+
 // sharedClient is the field's client as watermill sees it: watermill's
 // publisher and subscribers each close the client they are given, and the
 // field has one; the backend closes it once.
@@ -41,8 +59,20 @@ func (sharedClient) Close() error { return nil }
 func dialRedis(ctx context.Context, rawURL string, log *slog.Logger) (backend, error) {
 	opt, err := redis.ParseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("parse %s: %w", redact(rawURL), errors.New(strings.ReplaceAll(err.Error(), rawURL, redact(rawURL))))
+		return nil, permanentError{errors.New(strings.ReplaceAll(err.Error(), rawURL, redact(rawURL)))}
 	}
+	routeRedisLog(log)
+	// connect retries a failed start; go-redis's own five dial retries per
+	// command would hide the reason behind a deadline.
+	opt.DialerRetries = 2
+	// A plain dial first: go-redis's pool waits out ctx on a refused
+	// connection and reports a bare deadline.
+	var d net.Dialer
+	probe, err := d.DialContext(ctx, opt.Network, opt.Addr)
+	if err != nil {
+		return nil, err
+	}
+	_ = probe.Close()
 	rc := redis.NewClient(opt)
 	if err := rc.Ping(ctx).Err(); err != nil {
 		_ = rc.Close()
