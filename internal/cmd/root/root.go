@@ -10,6 +10,7 @@ import (
 	"github.com/toilhq/toil/internal/cmd/export"
 	"github.com/toilhq/toil/internal/cmd/hooks"
 	"github.com/toilhq/toil/internal/cmd/lint"
+	newcmd "github.com/toilhq/toil/internal/cmd/new"
 	"github.com/toilhq/toil/internal/cmd/run"
 	"github.com/toilhq/toil/internal/cmd/version"
 	"github.com/toilhq/toil/internal/cmdutil"
@@ -22,6 +23,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		Short: "Write, run, check and ship Go services the way production runs them",
 		Long: `toil runs Go services the way production does.
 
+  toil new NAME         create a module with one service that builds, tests and lints clean
   toil run PKG.NAME     run one service by name, no main package needed
   toil dev              run toil.yaml's whole layout as production does, reloading on save
   toil export TARGET    write toil.yaml's layout as systemd units, nginx config, k8s manifests
@@ -55,6 +57,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 	cmd.AddCommand(
 		version.NewCmdVersion(f),
 		completion.NewCmdCompletion(f),
+		newcmd.NewCmdNew(f, nil),
 		run.NewCmdRun(f, nil),
 		dev.NewCmdDev(f, nil),
 		export.NewCmdExport(f),
