@@ -8,8 +8,13 @@ import (
 )
 
 // World logs a greeting and returns: a function service, no main, no
-// registration, no boilerplate.
+// registration, no boilerplate. `toil run hello.world -- --name=gopher`
+// greets someone else.
 func World(ctx context.Context, s *toil.S) error {
-	s.Log.Info("hello world")
+	name := s.Config.String("name")
+	if name == "" {
+		name = "world"
+	}
+	s.Log.Info("hello " + name)
 	return nil
 }
