@@ -329,7 +329,9 @@ func (c *Consumer[T]) loop(ctx, hctx context.Context, ch <-chan *message.Message
 // ack, dead-letter or, when stopping, hand it back.
 func (c *Consumer[T]) process(ctx, hctx context.Context, m *message.Message) {
 	c.m.consumed.Inc()
-	log := c.env.Log.With("topic", c.topic, "id", m.UUID)
+	// The message's logger is made only when there is something to log:
+	// With costs more than handling a message.
+	log := func() *slog.Logger { return c.env.Log.With("topic", c.topic, "id", m.UUID) }
 	if why := m.Metadata.Get(metaUndecodable); why != "" {
 		c.deadLetter(ctx, log, m, ReasonDecode, errors.New(why), 0)
 		return
@@ -354,7 +356,7 @@ func (c *Consumer[T]) process(ctx, hctx context.Context, m *message.Message) {
 		if ctx.Err() != nil {
 			// Stopping: the attempt may have failed because of it; another
 			// worker (or this one, restarted) takes the message over.
-			log.Info("handler failed while stopping; the message goes back to the queue", "attempt", attempt, "err", err)
+			log().Info("handler failed while stopping; the message goes back to the queue", "attempt", attempt, "err", err)
 			m.Nack()
 			return
 		}
@@ -364,7 +366,7 @@ func (c *Consumer[T]) process(ctx, hctx context.Context, m *message.Message) {
 		}
 		c.m.retried.Inc()
 		wait := p.backoff.delay(attempt)
-		log.Warn("handler failed; retrying", "attempt", attempt, "max_attempts", p.maxAttempts, "in", wait, "err", err)
+		log().Warn("handler failed; retrying", "attempt", attempt, "max_attempts", p.maxAttempts, "in", wait, "err", err)
 		if !sleep(ctx, wait) {
 			m.Nack()
 			return
@@ -390,7 +392,7 @@ const maxMetaError = 2048
 // deadLetter publishes m to the dead-letter topic with why, then acks it.
 // If the dead-letter topic cannot be reached the message is handed back
 // after a wait: it is never dropped.
-func (c *Consumer[T]) deadLetter(ctx context.Context, log *slog.Logger, m *message.Message, reason string, why error, attempts int) {
+func (c *Consumer[T]) deadLetter(ctx context.Context, log func() *slog.Logger, m *message.Message, reason string, why error, attempts int) {
 	dm := message.NewMessage(m.UUID, m.Payload)
 	for k, v := range m.Metadata {
 		dm.Metadata.Set(k, v)
@@ -410,14 +412,14 @@ func (c *Consumer[T]) deadLetter(ctx context.Context, log *slog.Logger, m *messa
 	defer cancel()
 	dm.SetContext(pctx)
 	if err := c.be.publisher().Publish(c.dlq, dm); err != nil {
-		log.Error("cannot publish to the dead-letter topic; the message stays in the queue", "dead_letter", c.dlq, "reason", reason, "err", err)
+		log().Error("cannot publish to the dead-letter topic; the message stays in the queue", "dead_letter", c.dlq, "reason", reason, "err", err)
 		sleep(ctx, c.retry.Load().backoff.Max)
 		m.Nack()
 		return
 	}
 	m.Ack()
 	c.m.deadLettered.WithLabelValues(reason).Inc()
-	log.Warn("message dead-lettered", "dead_letter", c.dlq, "reason", reason, "attempts", attempts, "err", why)
+	log().Warn("message dead-lettered", "dead_letter", c.dlq, "reason", reason, "attempts", attempts, "err", why)
 }
 
 // sleep waits d, or until ctx is done (false).
