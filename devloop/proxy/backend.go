@@ -278,6 +278,13 @@ func (p *Proxy) roundTrip(req *http.Request) (*http.Response, error) {
 		if err == nil {
 			s.upstream.Observe(time.Since(start).Seconds())
 			x.upstream = res.StatusCode
+			// Whether the response is stale is decided now that it came,
+			// not when the request did: a backend shared by old and new
+			// workers (one socket) cannot say which answered, and a new
+			// worker that got ready meanwhile has cleared the mark.
+			if m := s.meta.Load(); m.stale != "" {
+				res.Header.Set(StaleHeader, m.stale)
+			}
 			return res, nil
 		}
 		errs = append(errs, err)

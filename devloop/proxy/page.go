@@ -32,6 +32,9 @@ func (p *Proxy) unavailable(w http.ResponseWriter, r *http.Request, s *service, 
 		Stale:      m.stale,
 		Refresh:    r.Method == http.MethodGet,
 	}
+	if m.stale != "" {
+		w.Header().Set(StaleHeader, m.stale)
+	}
 	n := len(s.pool.Load().backends)
 	switch {
 	case m.starting:

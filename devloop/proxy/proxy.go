@@ -212,8 +212,10 @@ func (p *Proxy) Routes() []Route {
 }
 
 // SetStale makes every response of service carry X-Toil-Stale: reason,
-// until SetStale(service, ""). Reasons are single-line; line breaks become
-// spaces.
+// until SetStale(service, ""). A backend's response carries the reason set
+// when its headers arrive, so clearing it as the first new worker gets
+// ready keeps it off that worker's responses, even to requests that came
+// before. Reasons are single-line; line breaks become spaces.
 func (p *Proxy) SetStale(service, reason string) {
 	reason = headerValue(reason)
 	p.setMeta(service, func(m *meta) { m.stale = reason })
@@ -380,13 +382,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	x.route = rt
-	m := rt.svc.meta.Load()
-	if m.stale != "" {
-		w.Header().Set(StaleHeader, m.stale)
-	}
 	if len(rt.svc.pool.Load().backends) == 0 {
 		x.err = errNoBackends
-		p.unavailable(x, r, rt.svc, m, nil)
+		p.unavailable(x, r, rt.svc, rt.svc.meta.Load(), nil)
 		return
 	}
 	p.rp.ServeHTTP(x, r.WithContext(context.WithValue(r.Context(), stateKey{}, x)))

@@ -189,6 +189,31 @@ func TestStaleHeaderSetAndCleared(t *testing.T) {
 	}
 }
 
+// TestStaleDecidedByResponse: a request that came while the service was
+// stale, answered after it stopped being (its first new worker got ready
+// and answered it), carries no X-Toil-Stale: a response from new code never
+// does.
+func TestStaleDecidedByResponse(t *testing.T) {
+	t.Parallel()
+	p, url := startProxy(t, proxy.Options{})
+	// The backend is the socket old and new workers share: the request
+	// reaches it while stale, and the new worker, ready, answers it.
+	u := startUpstream(t, "tcp", "web", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.SetStale("web", "")
+		fmt.Fprint(w, "new code")
+	}))
+	p.SetBackends("web", []proxy.Backend{u.backend()})
+	p.SetRoutes([]proxy.Route{{Path: "/", Service: "web"}})
+	p.SetStale("web", "building: source changed at 12:03:04")
+	code, h, body := get(t, newClient(t), url+"/")
+	if code != http.StatusOK || body != "new code" {
+		t.Fatalf("GET / = %d %q, want 200 %q", code, body, "new code")
+	}
+	if v := h.Values(proxy.StaleHeader); v != nil {
+		t.Errorf("a response from the new code carries %s: %q", proxy.StaleHeader, v)
+	}
+}
+
 func TestUnavailablePages(t *testing.T) {
 	t.Parallel()
 	p, url := startProxy(t, proxy.Options{})

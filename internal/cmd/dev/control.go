@@ -122,7 +122,11 @@ func printStatus(opts *ControlOptions, r *devloop.Report) {
 	}
 	tw.Flush()
 	for _, s := range r.Services {
-		if s.BuildError != "" {
+		switch {
+		case s.BuildError != "" && s.Binary == "" && len(s.Workers) == 0:
+			// It never built: there is no previous build to serve.
+			fmt.Fprintf(out, "%s is not running: it does not build:\n%s\n", s.Name, indent(s.BuildError))
+		case s.BuildError != "":
 			fmt.Fprintf(out, "%s does not build (the previous build serves):\n%s\n", s.Name, indent(s.BuildError))
 		}
 		if s.RollError != "" {

@@ -131,6 +131,8 @@ func TestStatusPrint(t *testing.T) {
 			{Name: "web", State: "build failed", Ready: 2, Total: 2, Addr: "127.0.0.1:4100",
 				BuildError: "# example.com/app/web\nweb/web.go:9:2: undefined: nope\n",
 				Workers:    []devloop.WorkerReport{{ID: "web.1", PID: 100, State: "ready"}, {ID: "web.2", PID: 101, State: "ready", Restarts: 2}}},
+			{Name: "api", State: "build failed", Ready: 0, Total: 1,
+				BuildError: "# example.com/app/api\napi/main.go:3:1: syntax error\n"},
 			{Name: "worker", State: "crashlooping", Ready: 0, Total: 1,
 				Workers: []devloop.WorkerReport{{ID: "worker.1", PID: 0, State: "crashlooping", Restarts: 3, Error: "exit status 1"}}},
 		},
@@ -144,10 +146,15 @@ func TestStatusPrint(t *testing.T) {
 		"  worker.1  pid 0    crashlooping  3 restarts: exit status 1\n",
 		"redis       backing  running       127.0.0.1:6379\n",
 		"web does not build (the previous build serves):\n    # example.com/app/web\n    web/web.go:9:2: undefined: nope\n",
+		// api never built: nothing serves it.
+		"api is not running: it does not build:\n    # example.com/app/api\n    api/main.go:3:1: syntax error\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("status lacks %q:\n%s", want, out.String())
 		}
+	}
+	if strings.Contains(out.String(), "api does not build (the previous build serves)") {
+		t.Errorf("status says a previous build of api serves; it never built:\n%s", out.String())
 	}
 	if r.Healthy() {
 		t.Error("a report with a failed build and a crashlooping worker is healthy")
