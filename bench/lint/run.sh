@@ -55,4 +55,19 @@ if [ -n "$GOLANGCI" ]; then
 else
 	hyperfine -w 1 -r 10 -i "$TOIL lint ./..." "TOIL_LINT_CACHE=off $TOIL lint ./..."
 fi
+
+echo "== nats-server: one huge package (server: 144 files, 426k lines, one print)"
+src=$(GOFLAGS= go mod download -json github.com/nats-io/nats-server/v2@v2.15.2 | jq -r .Dir)
+rm -rf "$work/nats"
+cp -r "$src" "$work/nats"
+chmod -R u+w "$work/nats"
+cd "$work/nats"
+for i in 1 2 3; do
+	TOIL_LINT_CACHE=off /usr/bin/time -v "$TOIL" lint ./... 2>&1 >/dev/null |
+		grep -E 'Elapsed|Maximum resident|User time|Exit status' || true
+done
+# With OLD set to an earlier toil binary, both side by side.
+if [ -n "${OLD:-}" ]; then
+	sh "$here/compare.sh" "$OLD" "$TOIL" "$work/nats" 5
+fi
 uptime
