@@ -238,19 +238,37 @@ func kafkaMessage(r *kgo.Record) *message.Message {
 	return m
 }
 
+// lag is, over the topic's partitions, the end offset less the group's
+// committed offset (or the partition's start, where nothing is committed).
+// kadm's Lag describes the group first, which KIP-848 groups do not answer.
 func (k *kafkaBackend) lag(ctx context.Context, topic, group string) (int64, error) {
-	lags, err := k.adm.Lag(ctx, group)
+	ends, err := k.adm.ListEndOffsets(ctx, topic)
 	if err != nil {
 		return 0, err
 	}
-	l, ok := lags[group]
-	if !ok {
-		return 0, fmt.Errorf("no lag reported for group %s", group)
-	}
-	if err := l.Error(); err != nil {
+	if err := ends.Error(); err != nil {
 		return 0, err
 	}
-	return l.Lag.TotalByTopic()[topic].Lag, nil
+	starts, err := k.adm.ListStartOffsets(ctx, topic)
+	if err != nil {
+		return 0, err
+	}
+	committed, err := k.adm.FetchOffsets(ctx, group)
+	if err != nil {
+		return 0, err
+	}
+	var lag int64
+	ends.Each(func(end kadm.ListedOffset) {
+		at := int64(0)
+		if s, ok := starts.Lookup(topic, end.Partition); ok && s.Offset > 0 {
+			at = s.Offset
+		}
+		if c, ok := committed.Lookup(topic, end.Partition); ok && c.Err == nil && c.At >= 0 {
+			at = c.At
+		}
+		lag += max(end.Offset-at, 0)
+	})
+	return lag, nil
 }
 
 func (k *kafkaBackend) ping(ctx context.Context) error { return k.cl.Ping(ctx) }

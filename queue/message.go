@@ -61,11 +61,36 @@ func withMessage(ctx context.Context, m *Message) context.Context {
 }
 
 // wmLogger sends watermill's logging to the service's logger, one level
-// down: watermill logs every message at Info, which is toil's Debug.
-func wmLogger(log *slog.Logger) watermill.LoggerAdapter {
-	return watermill.NewSlogLoggerWithLevelMapping(log, map[slog.Level]slog.Level{
-		slog.LevelInfo:       slog.LevelDebug,
-		slog.LevelDebug:      slog.LevelDebug - 4,
-		watermill.LevelTrace: slog.LevelDebug - 8,
-	})
+// down: watermill logs every message at Info, which is toil's Debug. It
+// asks the logger first, so the per-message lines cost nothing unless
+// debug logging is on.
+func wmLogger(log *slog.Logger) watermill.LoggerAdapter { return wmLog{log} }
+
+type wmLog struct{ l *slog.Logger }
+
+func (w wmLog) Error(msg string, err error, f watermill.LogFields) {
+	w.log(slog.LevelError, msg, f, "err", err)
+}
+func (w wmLog) Info(msg string, f watermill.LogFields)  { w.log(slog.LevelDebug, msg, f) }
+func (w wmLog) Debug(msg string, f watermill.LogFields) { w.log(slog.LevelDebug-4, msg, f) }
+func (w wmLog) Trace(msg string, f watermill.LogFields) { w.log(slog.LevelDebug-8, msg, f) }
+
+func (w wmLog) With(f watermill.LogFields) watermill.LoggerAdapter {
+	return wmLog{w.l.With(attrs(f)...)}
+}
+
+func (w wmLog) log(level slog.Level, msg string, f watermill.LogFields, extra ...any) {
+	ctx := context.Background()
+	if !w.l.Enabled(ctx, level) {
+		return
+	}
+	w.l.Log(ctx, level, msg, append(attrs(f), extra...)...)
+}
+
+func attrs(f watermill.LogFields) []any {
+	out := make([]any, 0, 2*len(f))
+	for k, v := range f {
+		out = append(out, k, v)
+	}
+	return out
 }
