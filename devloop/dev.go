@@ -156,6 +156,12 @@ type dev struct {
 	rollErr map[string]string
 	// stale is why each service's responses carry X-Toil-Stale.
 	stale map[string]string
+	// readyMu guards freshOn, read on the supervisor's event goroutine
+	// (see clearOnReady), which must not wait for mu.
+	readyMu sync.Mutex
+	// freshOn holds, per service rolling onto the newest source, the
+	// binary whose first ready worker ends its staleness.
+	freshOn map[string]string
 	// shownErr is the build output last shown per service, not to show
 	// the same errors on every save.
 	shownErr map[string]string
@@ -228,6 +234,7 @@ func (d *dev) run(ctx context.Context) (err error) {
 	// workers serve.
 	d.proxy = proxy.New(proxyOptions(lay))
 	d.stale = map[string]string{}
+	d.freshOn = map[string]string{}
 	if lay.Proxy != nil {
 		for _, s := range lay.Services {
 			d.proxy.SetStarting(s.Name, true)

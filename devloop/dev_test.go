@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -309,6 +310,10 @@ func TestReloadsDropNothing(t *testing.T) {
 	}
 
 	obs := &observed{versions: map[string]int{}, stale: map[string]int{}, changed: make(chan struct{})}
+	// newest is the version last saved: a response from it is never
+	// stale, even while the rest of its rollout runs.
+	var newest atomic.Value
+	newest.Store("v1")
 	loadCtx, stopLoad := context.WithCancel(context.Background())
 	var clients sync.WaitGroup
 	for range 8 {
@@ -327,15 +332,20 @@ func TestReloadsDropNothing(t *testing.T) {
 				}
 				body, err := io.ReadAll(resp.Body)
 				resp.Body.Close()
+				stale := resp.Header.Get("X-Toil-Stale")
 				if err == nil && resp.StatusCode != http.StatusOK {
 					err = fmt.Errorf("%s: %s", resp.Status, body)
 				}
-				obs.record(string(body), resp.Header.Get("X-Toil-Stale"), err)
+				if m := versionRE.FindSubmatch(body); err == nil && m != nil && string(m[1]) == newest.Load() && stale != "" {
+					err = fmt.Errorf("a response from the newest source (%s) carries X-Toil-Stale: %s", m[1], stale)
+				}
+				obs.record(string(body), stale, err)
 			}
 		})
 	}
 	obs.waitFor(t, "v1", func() bool { return obs.versions["v1"] > 0 })
 	for i := 2; i <= 21; i++ {
+		newest.Store(fmt.Sprintf("v%d", i))
 		if i == 11 {
 			// A broken build: the previous one keeps serving, marked stale.
 			setVersion(t, dir, fmt.Sprintf("v%d", i), "\nvar broken = nope\n")
@@ -683,4 +693,84 @@ func TestLayoutEdits(t *testing.T) {
 	if after := pidOf(status(), "web.1"); after == before || after == 0 {
 		t.Errorf("web.1 is pid %d before and %d after its watch: file changed; want a new worker", before, after)
 	}
+}
+
+// TestNeverBuilt starts toil dev with web's source broken: nothing can
+// serve it, so the proxy answers 502 with the build error (not a 503
+// "starting" page, not marked as serving a previous build there is none
+// of), and status says so. Fixed, web serves.
+func TestNeverBuilt(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs services")
+	}
+	t.Parallel()
+	dir, proxy := fixture(t, "")
+	setVersion(t, dir, "v2", "\nvar broken = nope\n")
+	var out syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	runErr := make(chan error, 1)
+	go func() {
+		runErr <- devloop.Run(ctx, devloop.Options{
+			Dir: dir, UI: ui.New(&out, ui.Options{}), Environ: testEnv(),
+			OnReady: func() { close(ready) },
+		})
+	}()
+	defer func() {
+		cancel()
+		if err := <-runErr; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("toil dev said:\n%s", out.String())
+		}
+	}()
+	select {
+	case <-ready:
+	case err := <-runErr:
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("toil dev not ready within 2m:\n%s", out.String())
+	}
+
+	resp, err := http.Get("http://" + proxy + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway || !strings.Contains(string(body), "undefined: nope") {
+		t.Errorf("GET / with web never built = %s:\n%s\nwant 502 showing the build error", resp.Status, body)
+	}
+	if s := resp.Header.Get("X-Toil-Stale"); s != "" {
+		t.Errorf("GET / with web never built carries X-Toil-Stale: %s; there is no previous build", s)
+	}
+	if strings.Contains(string(body), "starting") {
+		t.Errorf("the page says web is starting; it cannot until it builds:\n%s", body)
+	}
+
+	c, err := devloop.Connect(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	r, err := c.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range r.Services {
+		if s.Name != "web" {
+			continue
+		}
+		if s.State != "build failed" || s.Binary != "" || s.Stale != "" || len(s.Workers) != 0 {
+			t.Errorf("status of web: state %q, binary %q, stale %q, %d workers; want build failed, no binary, not stale, no workers",
+				s.State, s.Binary, s.Stale, len(s.Workers))
+		}
+	}
+
+	setVersion(t, dir, "v2", "")
+	eventually(t, &out, "web serving v2", func() bool {
+		body, h, err := get("http://" + proxy + "/")
+		return err == nil && strings.HasPrefix(body, "hello from v2 ") && h.Get("X-Toil-Stale") == ""
+	})
 }

@@ -182,6 +182,7 @@ func (d *dev) startBuild(ctx context.Context, files []string, first time.Time, a
 	d.applyPending = d.applyPending || apply
 	d.building = true
 	for _, s := range d.desired.Services {
+		d.freshWhenReady(s.Name, "") // a newer source is coming
 		if d.failed[s.Name] == "" {
 			d.setStale(s.Name, "building: source changed at "+first.Format("15:04:05"))
 		}
@@ -236,6 +237,9 @@ func (d *dev) buildDone(ctx context.Context, b *build.Builder, res *build.Result
 		case !d.running(s.Name):
 			d.binaries[s.Name] = s.Binary
 			added = append(added, s.Name)
+			// Its first workers start with the apply below, which ends
+			// the starting state.
+			d.proxy.SetStarting(s.Name, true)
 		default:
 			d.binaries[s.Name] = s.Binary
 			changed = append(changed, s.Name)
@@ -266,11 +270,18 @@ func (d *dev) showBuild(res *build.Result, fixed []string) {
 			continue
 		}
 		d.proxy.SetBuildError(s.Name, s.Output)
+		d.freshWhenReady(s.Name, "")
 		how := "it is not running"
 		if d.binaries[s.Name] != "" {
 			how = "its workers keep serving the previous build"
+			d.setStale(s.Name, fmt.Sprintf("build failed at %s; serving the previous build", time.Now().Format("15:04:05")))
+		} else {
+			// It never built: nothing serves, stale or not, and nothing
+			// will until the source is fixed. The proxy answers 502 with
+			// the build error rather than a 503 "starting" page.
+			d.setStale(s.Name, "")
+			d.proxy.SetStarting(s.Name, false)
 		}
-		d.setStale(s.Name, fmt.Sprintf("build failed at %s; serving the previous build", time.Now().Format("15:04:05")))
 		if d.shownErr[s.Name] == s.Output {
 			continue
 		}
@@ -351,6 +362,7 @@ func (d *dev) reloadLayout(ctx context.Context, first time.Time) {
 		delete(d.scale, name)
 		delete(d.shownErr, name)
 		delete(d.rollErr, name)
+		d.freshWhenReady(name, "")
 		d.setStale(name, "")
 		d.proxy.SetBuildError(name, "")
 	}
@@ -429,6 +441,14 @@ func (d *dev) startRoll(ctx context.Context, service, binary string, rl *reload,
 	rctx, cancel := context.WithCancel(ctx)
 	r := &roll{cancel: cancel, binary: binary, start: time.Now(), reload: rl, restart: why}
 	d.rolls[service] = r
+	if binary != "" && d.failed[service] == "" && !d.building {
+		// The newest source is what the successors run: once the first
+		// serves, the service is no longer stale, however long the rest of
+		// the rollout takes.
+		d.freshWhenReady(service, binary)
+	} else {
+		d.freshWhenReady(service, "")
+	}
 	if why != "" {
 		d.ui.Info("%s: restarting %s", why, service)
 	}
@@ -446,6 +466,7 @@ func (d *dev) startRoll(ctx context.Context, service, binary string, rl *reload,
 func (d *dev) rollDone(service string, r *roll, err error, took time.Duration) {
 	if d.rolls[service] == r {
 		delete(d.rolls, service)
+		d.freshWhenReady(service, "")
 	}
 	if r.result != nil {
 		r.result <- err
@@ -493,11 +514,15 @@ func (d *dev) rollDone(service string, r *roll, err error, took time.Duration) {
 
 // supEvent hands the supervisor's events to the loop.
 func (d *dev) supEvent(e supervise.Event) {
+	fresh := e.Kind == supervise.EventReady && d.clearOnReady(e.Service, e.Binary)
 	d.post(func() {
 		switch e.Kind {
 		case supervise.EventReady:
 			if r := d.rolls[e.Service]; r != nil && r.ready == 0 && (r.binary == "" || e.Binary == r.binary) {
 				r.ready = e.Delay
+			}
+			if fresh && d.failed[e.Service] == "" && !d.building {
+				d.setStale(e.Service, "") // the proxy has it already; this is the record
 			}
 		case supervise.EventCrashed:
 			// Its last lines are on the screen already.
@@ -512,11 +537,39 @@ func (d *dev) supEvent(e supervise.Event) {
 	})
 }
 
-// setStale sets or clears service's X-Toil-Stale reason.
-func (d *dev) setStale(service, reason string) {
-	if d.stale[service] == reason {
-		return
+// freshWhenReady makes the first worker of service ready with binary clear
+// its X-Toil-Stale mark ("" disarms it); d.mu is held.
+func (d *dev) freshWhenReady(service, binary string) {
+	d.readyMu.Lock()
+	defer d.readyMu.Unlock()
+	if binary == "" {
+		delete(d.freshOn, service)
+	} else {
+		d.freshOn[service] = binary
 	}
+}
+
+// clearOnReady clears service's X-Toil-Stale mark at once if a worker
+// ready with binary ends it (see freshWhenReady), and reports whether it
+// did. It runs on the supervisor's event goroutine, not the loop: the new
+// worker serves as soon as it is ready, and the loop may be busy, so
+// waiting for it would let the new code's first responses carry the mark.
+func (d *dev) clearOnReady(service, binary string) bool {
+	d.readyMu.Lock()
+	defer d.readyMu.Unlock()
+	if b, ok := d.freshOn[service]; !ok || b != binary {
+		return false
+	}
+	delete(d.freshOn, service)
+	// Under readyMu: a build starting now disarms first, then marks the
+	// service stale again, after this.
+	d.proxy.SetStale(service, "")
+	return true
+}
+
+// setStale sets or clears service's X-Toil-Stale reason. It always tells
+// the proxy, which clearOnReady may have cleared behind d.stale's back.
+func (d *dev) setStale(service, reason string) {
 	if reason == "" {
 		delete(d.stale, service)
 	} else {
