@@ -300,18 +300,6 @@ func (u *unitFilter) reports(name string, f *ast.File) bool {
 	return callsName(f, candidate)
 }
 
-// keep reports whether the unit importPath, made of files (parsed from
-// names, in order), may have a finding.
-func (p *prefilter) keep(importPath string, names []string, files []*ast.File) bool {
-	u := p.unit(importPath, files)
-	for i, f := range files {
-		if u.reports(names[i], f) {
-			return true
-		}
-	}
-	return false
-}
-
 // in reports whether rule runs and reports in a file of this kind.
 func (p *prefilter) in(rule string, test, command bool) bool {
 	s, ok := p.scopes[rule]
