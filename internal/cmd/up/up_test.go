@@ -1,0 +1,407 @@
+//go:build linux
+
+package up
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"debug/buildinfo"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	buildcmd "github.com/toilhq/toil/internal/cmd/build"
+	"github.com/toilhq/toil/internal/cmdutil"
+	"github.com/toilhq/toil/internal/shim"
+)
+
+// childEnv makes the test binary run one toil command (build, up, reload)
+// in the working directory, as the toil binary would.
+const childEnv = "UP_TEST_CHILD"
+
+// modFiles are go.mod and go.sum of the fixture module, made once.
+var modFiles map[string][]byte
+
+func TestMain(m *testing.M) {
+	// The test binary doubles as toil: the shim the workers start
+	// through, and the commands under test.
+	if shim.Invoked(os.Args[1:]) {
+		shim.Main(os.Args[1:])
+	}
+	if cmd := os.Getenv(childEnv); cmd != "" {
+		os.Exit(runChild(cmd, os.Args[1:]))
+	}
+	if err := tidyFixture(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+func runChild(name string, args []string) int {
+	f := &cmdutil.Factory{IO: cmdutil.System(), Version: "test"}
+	switch name {
+	case "build":
+		c := buildcmd.NewCmdBuild(f, nil)
+		c.SetArgs(args)
+		if err := c.Execute(); err != nil {
+			return 1
+		}
+	case "up":
+		c := NewCmdUp(f, func(o *Options) error {
+			o.OnReady = func(addr string) { fmt.Printf("TEST READY %s\n", addr) }
+			return upRun(o)
+		})
+		c.SetArgs(args)
+		if err := c.Execute(); err != nil {
+			return 1
+		}
+	case "reload":
+		c := NewCmdReload(f, nil)
+		c.SetArgs(args)
+		if err := c.Execute(); err != nil {
+			return 1
+		}
+	default:
+		return 2
+	}
+	return 0
+}
+
+func testEnv() []string {
+	return append(os.Environ(), "GOPROXY=off", "GOTOOLCHAIN=local", "GOFLAGS=-mod=mod", "GOSUMDB=off")
+}
+
+func src() string {
+	abs, err := filepath.Abs("../../..")
+	if err != nil {
+		panic(err)
+	}
+	return abs
+}
+
+func tidyFixture() error {
+	dir, err := os.MkdirTemp("", "up-test-mod-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if err := copyDir(filepath.Join(src(), "testdata", "dev", "app"), dir); err != nil {
+		return err
+	}
+	for _, args := range [][]string{{"mod", "edit", "-replace", "github.com/toilhq/toil=" + src()}, {"mod", "tidy"}} {
+		cmd := exec.Command("go", args...)
+		cmd.Dir, cmd.Env = dir, testEnv()
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("go %s for the fixture: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	modFiles = map[string][]byte{}
+	for _, name := range []string{"go.mod", "go.sum"} {
+		if modFiles[name], err = os.ReadFile(filepath.Join(dir, name)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func copyDir(from, to string) error {
+	return filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(from, p)
+		dst := filepath.Join(to, rel)
+		if d.IsDir() {
+			return os.MkdirAll(dst, 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(dst, data, 0o644)
+	})
+}
+
+// fixture is testdata/dev/app in a temp dir with its proxy on a free port.
+func fixture(t *testing.T) (dir, proxy string) {
+	t.Helper()
+	dir = t.TempDir()
+	if err := copyDir(filepath.Join(src(), "testdata", "dev", "app"), dir); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range modFiles {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	proxy = freeAddr(t)
+	yml, err := os.ReadFile(filepath.Join(dir, "toil.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	yml = bytes.Replace(yml, []byte("127.0.0.1:18000"), []byte(proxy), 1)
+	if err := os.WriteFile(filepath.Join(dir, "toil.yaml"), yml, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, proxy
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+func setVersion(t *testing.T, dir, v string) {
+	t.Helper()
+	src := fmt.Sprintf("package web\n\n// Version is what the tests edit to see a new build serving.\nconst Version = %q\n", v)
+	if err := os.WriteFile(filepath.Join(dir, "web", "version.go"), []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// toil runs one command to its end in dir and returns its output.
+func toil(t *testing.T, dir, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Dir = dir
+	cmd.Env = append(testEnv(), childEnv+"="+name)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("toil %s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func sha(t *testing.T, path string) [32]byte {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sha256.Sum256(data)
+}
+
+func TestBuildReproducible(t *testing.T) {
+	t.Parallel()
+	dir, _ := fixture(t)
+	toil(t, dir, "build", "--out", "one")
+	// A fresh build: nothing of the first one's staging is reused.
+	if err := os.RemoveAll(filepath.Join(dir, ".toil")); err != nil {
+		t.Fatal(err)
+	}
+	out := toil(t, dir, "build", "--out", "two")
+	for _, name := range []string{"app-web", "app-worker"} {
+		if !strings.Contains(out, filepath.Join("two", name)) {
+			t.Errorf("toil build did not list %s:\n%s", name, out)
+		}
+		a, b := sha(t, filepath.Join(dir, "one", name)), sha(t, filepath.Join(dir, "two", name))
+		if a != b {
+			t.Errorf("%s: two builds of the same source differ: %x vs %x", name, a, b)
+		}
+		info, err := buildinfo.ReadFile(filepath.Join(dir, "two", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		trim := false
+		for _, s := range info.Settings {
+			if s.Key == "-trimpath" && s.Value == "true" {
+				trim = true
+			}
+		}
+		if !trim {
+			t.Errorf("%s was not built with -trimpath: %v", name, info.Settings)
+		}
+		if strings.Contains(info.String(), dir) {
+			t.Errorf("%s's build info names the build directory %s", name, dir)
+		}
+	}
+}
+
+// upProcess is a running toil up; its output is kept for failures.
+type upProcess struct {
+	cmd   *exec.Cmd
+	out   *lockedBuf
+	ready chan string
+	done  chan error
+}
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *lockedBuf) add(s string) { b.mu.Lock(); b.b.WriteString(s + "\n"); b.mu.Unlock() }
+func (b *lockedBuf) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// startUp starts toil up in dir and waits until it says it is ready; the
+// test's cleanup stops it and waits for it.
+func startUp(t *testing.T, dir string, args ...string) *upProcess {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Dir = dir
+	cmd.Env = append(testEnv(), childEnv+"=up")
+	cmd.Stderr = cmd.Stdout
+	pr, pw := io.Pipe()
+	cmd.Stdout = pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &upProcess{cmd: cmd, out: &lockedBuf{}, ready: make(chan string, 1), done: make(chan error, 1)}
+	scanned := make(chan struct{})
+	go func() {
+		defer close(scanned)
+		sc := bufio.NewScanner(pr)
+		for sc.Scan() {
+			line := sc.Text()
+			p.out.add(line)
+			if addr, ok := strings.CutPrefix(line, "TEST READY "); ok {
+				p.ready <- addr
+			}
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	go func() {
+		err := cmd.Wait()
+		pw.Close()
+		<-scanned
+		p.done <- err
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		if err := <-p.done; err != nil {
+			t.Errorf("toil up did not stop cleanly: %v\n%s", err, p.out)
+		}
+	})
+	select {
+	case <-p.ready:
+	case err := <-p.done:
+		p.done <- err
+		t.Fatalf("toil up exited before it was ready: %v\n%s", err, p.out)
+	}
+	return p
+}
+
+func get(c *http.Client, url string) (string, error) {
+	resp, err := c.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("%s: %s", resp.Status, body)
+	}
+	return string(body), nil
+}
+
+// underLoad runs clients that GET url in a loop until f returns, and
+// returns how many requests were made and the failures.
+func underLoad(t *testing.T, url string, clients int, f func()) (int64, []string) {
+	t.Helper()
+	var n atomic.Int64
+	var mu sync.Mutex
+	var failures []string
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := &http.Client{Timeout: 30 * time.Second}
+			defer c.CloseIdleConnections()
+			for ctx.Err() == nil {
+				_, err := get(c, url)
+				n.Add(1)
+				if err != nil {
+					mu.Lock()
+					failures = append(failures, err.Error())
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	f()
+	cancel()
+	wg.Wait()
+	return n.Load(), failures
+}
+
+func TestUpServesAndReloadsUnderLoad(t *testing.T) {
+	t.Parallel()
+	dir, proxy := fixture(t)
+	setVersion(t, dir, "v1")
+	toil(t, dir, "build")
+	p := startUp(t, dir)
+	url := "http://" + proxy + "/"
+	c := &http.Client{Timeout: 30 * time.Second}
+	defer c.CloseIdleConnections()
+	body, err := get(c, url)
+	if err != nil || !strings.HasPrefix(body, "hello from v1 (worker ") {
+		t.Fatalf("GET %s through toil up's proxy = %q, %v; want hello from v1\n%s", url, body, err, p.out)
+	}
+
+	// New binaries in place: the running workers keep the old ones until
+	// the reload, which must not fail a request.
+	setVersion(t, dir, "v2")
+	toil(t, dir, "build")
+	if body, _ := get(c, url); !strings.Contains(body, "v1") {
+		t.Fatalf("after toil build, before reload, GET = %q; want v1 still", body)
+	}
+	var out string
+	n, failures := underLoad(t, url, 8, func() { out = toil(t, dir, "reload") })
+	if len(failures) > 0 {
+		t.Errorf("%d of %d requests failed during toil up reload, first: %s\n%s", len(failures), n, failures[0], p.out)
+	}
+	if !strings.Contains(out, "every worker replaced") {
+		t.Errorf("toil up reload said %q", out)
+	}
+	for i := range 4 {
+		if body, err := get(c, url); err != nil || !strings.Contains(body, "v2") {
+			t.Fatalf("GET %d after reload = %q, %v; want v2", i, body, err)
+		}
+	}
+	t.Logf("%d requests during the reload, none failed", n)
+	if !strings.Contains(p.out.String(), "reload: done") {
+		t.Errorf("toil up did not say the reload was done:\n%s", p.out)
+	}
+}
+
+func TestUpWithoutBinaries(t *testing.T) {
+	t.Parallel()
+	dir, _ := fixture(t)
+	cmd := exec.Command(os.Args[0])
+	cmd.Dir = dir
+	cmd.Env = append(testEnv(), childEnv+"=up")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		t.Fatalf("toil up without toil build succeeded:\n%s", out)
+	}
+	if !strings.Contains(string(out), "app-web") || !strings.Contains(string(out), "run toil build") {
+		t.Errorf("toil up without binaries said:\n%s\nwant the missing binary and toil build", out)
+	}
+}
