@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,9 +23,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/toilhq/toil/export"
 	buildcmd "github.com/toilhq/toil/internal/cmd/build"
 	"github.com/toilhq/toil/internal/cmdutil"
 	"github.com/toilhq/toil/internal/shim"
+	"github.com/toilhq/toil/layout"
 )
 
 // childEnv makes the test binary run one toil command (build, up, reload)
@@ -405,3 +408,111 @@ func TestUpWithoutBinaries(t *testing.T) {
 		t.Errorf("toil up without binaries said:\n%s\nwant the missing binary and toil build", out)
 	}
 }
+
+// TestNginxInFrontOfUp puts a real nginx, configured by toil export nginx
+// for the same layout, in front of toil up: requests reach toil up's web
+// workers, and toil up reload under load through nginx fails none.
+func TestNginxInFrontOfUp(t *testing.T) {
+	t.Parallel()
+	nginx, err := exec.LookPath("nginx")
+	if err != nil {
+		t.Skip("nginx is not installed; .ci/run installs it")
+	}
+	dir, _ := fixture(t)
+	// nginx reaches web at a fixed address; toil up's own proxy stays on
+	// its free port, and nginx takes the proxy role on another.
+	webAddr := freeAddr(t)
+	yml, err := os.ReadFile(filepath.Join(dir, "toil.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	yml = bytes.Replace(yml, []byte("listen: auto"), []byte(fmt.Sprintf("listen: %q", webAddr)), 1)
+	if err := os.WriteFile(filepath.Join(dir, "toil.yaml"), yml, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	setVersion(t, dir, "v1")
+	toil(t, dir, "build")
+	p := startUp(t, dir)
+
+	nginxAddr := freeAddr(t)
+	lay, err := layout.Parse("toil.yaml", regexp.MustCompile(`listen: "127\.0\.0\.1:\d+"\n  routes`).ReplaceAll(yml, []byte(fmt.Sprintf("listen: %q\n  routes", nginxAddr))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := export.Nginx(lay, export.Options{Version: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ndir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(ndir, files[0].Name), files[0].Data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	conf := fmt.Sprintf(`pid %[1]s/nginx.pid;
+error_log stderr;
+worker_processes 1;
+events { worker_connections 256; }
+http {
+    access_log off;
+    client_body_temp_path %[1]s/body;
+    proxy_temp_path %[1]s/proxy;
+    fastcgi_temp_path %[1]s/fastcgi;
+    uwsgi_temp_path %[1]s/uwsgi;
+    scgi_temp_path %[1]s/scgi;
+    include %[1]s/%[2]s;
+}
+`, ndir, files[0].Name)
+	if err := os.WriteFile(filepath.Join(ndir, "nginx.conf"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(nginx, "-e", "stderr", "-p", ndir, "-c", filepath.Join(ndir, "nginx.conf"), "-g", "daemon off;")
+	var stderr lockedBuf
+	cmd.Stderr = writerFunc(func(b []byte) { stderr.add(string(b)) })
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		// SIGQUIT: nginx's graceful stop; the master waits for its workers.
+		_ = cmd.Process.Signal(syscall.SIGQUIT)
+		<-exited
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		c, err := (&net.Dialer{}).DialContext(ctx, "tcp", nginxAddr)
+		if err == nil {
+			c.Close()
+			break
+		}
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("nginx exited: %v\n%s", err, stderr.String())
+		case <-ctx.Done():
+			t.Fatalf("nginx did not listen on %s: %v\n%s", nginxAddr, err, stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+
+	url := "http://" + nginxAddr + "/some/page"
+	c := &http.Client{Timeout: 30 * time.Second}
+	defer c.CloseIdleConnections()
+	if body, err := get(c, url); err != nil || !strings.HasPrefix(body, "hello from v1 (worker ") {
+		t.Fatalf("GET %s through nginx = %q, %v; want web's hello from v1\n%s\n%s", url, body, err, stderr.String(), p.out)
+	}
+	setVersion(t, dir, "v2")
+	toil(t, dir, "build")
+	n, failures := underLoad(t, url, 8, func() { toil(t, dir, "reload") })
+	if len(failures) > 0 {
+		t.Errorf("%d of %d requests through nginx failed during toil up reload, first: %s\n%s", len(failures), n, failures[0], stderr.String())
+	}
+	if body, err := get(c, url); err != nil || !strings.Contains(body, "v2") {
+		t.Errorf("GET through nginx after reload = %q, %v; want v2", body, err)
+	}
+	t.Logf("%d requests through nginx during the reload, none failed", n)
+}
+
+type writerFunc func([]byte)
+
+func (f writerFunc) Write(b []byte) (int, error) { f(b); return len(b), nil }
