@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
+	"github.com/toilhq/toil/devloop"
 	devbuild "github.com/toilhq/toil/devloop/build"
 	"github.com/toilhq/toil/export"
 	"github.com/toilhq/toil/internal/cmdutil"
@@ -105,6 +107,14 @@ func buildRun(opts *Options) error {
 	mod, err := runner.FindModule(lay.Dir)
 	if err != nil {
 		return fmt.Errorf("find the Go module of %s: %w", path, err)
+	}
+	// toil dev's builder keeps its staging in the same .toil/dev: a
+	// release build there at the same time would relink the binaries
+	// toil dev compares against, and roll its workers for nothing.
+	devSock := filepath.Join(mod.Root, filepath.FromSlash(devloop.DevDir), devloop.ControlSocket)
+	if c, err := net.Dial("unix", devSock); err == nil {
+		c.Close()
+		return fmt.Errorf("toil dev runs in %s (its control socket %s answers), and toil build shares its build directory; stop toil dev first", mod.Root, devSock)
 	}
 	out := opts.Out
 	if out == "" {

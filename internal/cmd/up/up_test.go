@@ -205,6 +205,21 @@ func sha(t *testing.T, path string) [32]byte {
 func TestBuildReproducible(t *testing.T) {
 	t.Parallel()
 	dir, _ := fixture(t)
+	// In a clean git repository, the commit is stamped into each binary.
+	if err := os.WriteFile(filepath.Join(dir, ".gitignore"), []byte(".toil/\n/one/\n/two/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "fixture"}} {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %s: %v\n%s", args[0], err, out)
+		}
+	}
+	head, err := exec.Command("git", "-C", dir, "rev-parse", "HEAD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
 	toil(t, dir, "build", "--out", "one")
 	// A fresh build: nothing of the first one's staging is reused.
 	if err := os.RemoveAll(filepath.Join(dir, ".toil")); err != nil {
@@ -223,14 +238,15 @@ func TestBuildReproducible(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		trim := false
+		settings := map[string]string{}
 		for _, s := range info.Settings {
-			if s.Key == "-trimpath" && s.Value == "true" {
-				trim = true
-			}
+			settings[s.Key] = s.Value
 		}
-		if !trim {
+		if settings["-trimpath"] != "true" {
 			t.Errorf("%s was not built with -trimpath: %v", name, info.Settings)
+		}
+		if settings["vcs.revision"] != strings.TrimSpace(string(head)) || settings["vcs.modified"] != "false" {
+			t.Errorf("%s: vcs.revision %q, vcs.modified %q; want %s, false", name, settings["vcs.revision"], settings["vcs.modified"], head)
 		}
 		if strings.Contains(info.String(), dir) {
 			t.Errorf("%s's build info names the build directory %s", name, dir)
