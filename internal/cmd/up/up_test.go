@@ -23,6 +23,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rogpeppe/go-internal/testscript"
+	"github.com/spf13/cobra"
+
 	"github.com/toilhq/toil/export"
 	buildcmd "github.com/toilhq/toil/internal/cmd/build"
 	"github.com/toilhq/toil/internal/cmdutil"
@@ -46,12 +49,44 @@ func TestMain(m *testing.M) {
 	if cmd := os.Getenv(childEnv); cmd != "" {
 		os.Exit(runChild(cmd, os.Args[1:]))
 	}
-	if err := tidyFixture(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	os.Exit(m.Run())
+	testscript.Main(m, map[string]func(){
+		"toil": func() { os.Exit(scriptToil(os.Args[1:])) },
+	})
 }
+
+// scriptToil is the toil of the scripts in testdata/script: toil build and
+// toil up, until the root command wires them.
+func scriptToil(args []string) int {
+	f := &cmdutil.Factory{IO: cmdutil.System(), Version: "test"}
+	root := &cobra.Command{Use: "toil", SilenceErrors: true, SilenceUsage: true}
+	root.AddCommand(buildcmd.NewCmdBuild(f, nil), NewCmdUp(f, nil))
+	root.SetArgs(args)
+	err := root.Execute()
+	if err != nil && err.Error() != "" {
+		fmt.Fprintf(f.IO.ErrOut, "toil: %s\n", err)
+	}
+	return cmdutil.ExitCode(err)
+}
+
+func TestScripts(t *testing.T) {
+	t.Parallel()
+	testscript.Run(t, testscript.Params{
+		Dir:                 "testdata/script",
+		RequireExplicitExec: true,
+		RequireUniqueNames:  true,
+		Setup: func(e *testscript.Env) error {
+			for _, kv := range testEnv() {
+				if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "GO") {
+					e.Setenv(k, v)
+				}
+			}
+			e.Setenv("NO_COLOR", "1")
+			return nil
+		},
+	})
+}
+
+var tidyOnce = sync.OnceValue(tidyFixture)
 
 func runChild(name string, args []string) int {
 	f := &cmdutil.Factory{IO: cmdutil.System(), Version: "test"}
@@ -141,6 +176,9 @@ func copyDir(from, to string) error {
 // fixture is testdata/dev/app in a temp dir with its proxy on a free port.
 func fixture(t *testing.T) (dir, proxy string) {
 	t.Helper()
+	if err := tidyOnce(); err != nil {
+		t.Fatal(err)
+	}
 	dir = t.TempDir()
 	if err := copyDir(filepath.Join(src(), "testdata", "dev", "app"), dir); err != nil {
 		t.Fatal(err)
