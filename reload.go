@@ -16,8 +16,15 @@ import (
 // save by writing a new file and renaming it over the old one, and
 // Kubernetes swaps a ..data symlink. Closing an inotify watcher takes tens
 // of milliseconds, so the caller closes it after the stop, not during.
+//
+// TOIL_CONFIG_WATCH=off turns the watch off, SIGHUP alone reloading: toil
+// dev sets it for the workers whose config file it watches and SIGHUPs
+// them for, so that one save is not applied (and its errors logged) twice.
 func (p *proc) watchConfig() (*fsnotify.Watcher, func()) {
 	if p.configPath == "" {
+		return nil, func() {}
+	}
+	if v, _ := p.o.lookupEnv("TOIL_CONFIG_WATCH"); v == "off" {
 		return nil, func() {}
 	}
 	w, err := fsnotify.NewWatcher()

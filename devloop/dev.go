@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -377,6 +378,15 @@ func (d *dev) effective() *layout.Layout {
 			c.Procs = n
 			s = &c
 		}
+		if d.hupsConfig(s) {
+			// toil dev SIGHUPs the workers when their config file changes;
+			// their own watch of it would apply each save a second time.
+			c := *s
+			c.Env = layout.Env{}
+			maps.Copy(c.Env, s.Env)
+			c.Env[configWatchEnv] = "off"
+			s = &c
+		}
 		l.Services = append(l.Services, s)
 	}
 	env := layout.Env{}
@@ -388,6 +398,47 @@ func (d *dev) effective() *layout.Layout {
 	}
 	l.Env = env
 	return &l
+}
+
+// configWatchEnv turns a toil worker's own watch of its config file off
+// (see the root package's reload.go): SIGHUP alone reloads it.
+const configWatchEnv = "TOIL_CONFIG_WATCH"
+
+// hupsConfig reports whether s is a toil service whose config file, as its
+// workers find it (--config in args:, else TOIL_CONFIG, else
+// toil.config.yaml in the layout's directory, their working directory),
+// is one toil dev watches and SIGHUPs them for. Those workers need no
+// watch of their own; any other keeps it, or its edits would go unseen.
+func (d *dev) hupsConfig(s *layout.Service) bool {
+	if !s.Toil() {
+		return false
+	}
+	path := ""
+	for i, a := range s.Args {
+		if v, ok := strings.CutPrefix(a, "--config="); ok {
+			path = v
+		} else if a == "--config" && i+1 < len(s.Args) {
+			path = s.Args[i+1]
+		}
+	}
+	if path == "" {
+		env := layout.Env{}
+		for _, kv := range d.opts.Environ {
+			if k, v, ok := strings.Cut(kv, "="); ok {
+				env[k] = v
+			}
+		}
+		maps.Copy(env, d.desired.ServiceEnv(s))
+		path = env["TOIL_CONFIG"]
+	}
+	if path == "" {
+		path = "toil.config.yaml"
+	}
+	abs := d.desired.Path(path)
+	base := filepath.Base(abs)
+	isConfig := filepath.Dir(abs) == d.mod.Root && strings.HasPrefix(base, "toil.config.") &&
+		slices.Contains([]string{".yaml", ".yml", ".json", ".toml"}, filepath.Ext(base))
+	return slices.Contains(d.configOf(abs, isConfig), s.Name)
 }
 
 // built is the binary of every service that has one.

@@ -774,3 +774,65 @@ func TestNeverBuilt(t *testing.T) {
 		return err == nil && strings.HasPrefix(body, "hello from v2 ") && h.Get("X-Toil-Stale") == ""
 	})
 }
+
+// TestConfigEditAppliedOnce edits web's config file under toil dev: each
+// worker applies each save once, on toil dev's SIGHUP, and does not apply
+// it again from a watch of its own, so a bad key is reported once per
+// worker.
+func TestConfigEditAppliedOnce(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs services")
+	}
+	t.Parallel()
+	dir, _ := fixture(t, "")
+	var out syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	runErr := make(chan error, 1)
+	go func() {
+		runErr <- devloop.Run(ctx, devloop.Options{
+			Dir: dir, UI: ui.New(&out, ui.Options{}), Environ: testEnv(),
+			OnReady: func() { close(ready) },
+			// Longer than a worker's own config watch waits (100 ms): a
+			// watch of its own, if it had one, would have reloaded before
+			// toil dev's SIGHUP comes.
+			Debounce: 300 * time.Millisecond,
+		})
+	}()
+	defer func() {
+		cancel()
+		if err := <-runErr; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("toil dev said:\n%s", out.String())
+		}
+	}()
+	select {
+	case <-ready:
+	case err := <-runErr:
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("toil dev not ready within 2m:\n%s", out.String())
+	}
+	// Both web workers have read the config (toil dev is ready before
+	// they are).
+	out.waitFor(t, `"msg":"ready","service":"web"`, 2)
+
+	config := filepath.Join(dir, "toil.config.yaml")
+	if err := os.WriteFile(config, []byte("web:\n  greetin: hi\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const rejected = "config reload rejected"
+	out.waitFor(t, rejected, 2)
+	if n := strings.Count(out.String(), rejected); n != 2 {
+		t.Errorf("the bad config was rejected %d times by web's 2 workers; want once each", n)
+	}
+	// worker (whose file this is not, under config:) gets no SIGHUP: its
+	// own watch stays on, and sees the save.
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.Contains(l, `"service":"web"`) && strings.Contains(l, `"trigger":"file change"`) {
+			t.Errorf("a web worker reloaded on its own watch of the config file as well as on toil dev's SIGHUP: %s", l)
+		}
+	}
+}
