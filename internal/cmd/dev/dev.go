@@ -54,9 +54,17 @@ services with one go build, and starts their workers. Then, on every save:
                 errors are shown here and on the proxy's error page, and
                 responses carry X-Toil-Stale until the build is fixed.
   config files  (a service's config:, toil.config.yaml) SIGHUP to the
-                service's workers, which reload without restarting.
+                service's workers, which reload without restarting (their
+                own watch of the file is off: each save applies once).
   toil.yaml     applied: services added, removed, scaled or rolled; an
                 invalid file keeps the running layout.
+
+The workers of a run: service share one socket, as in production: the
+kernel hands each new connection to whichever worker accepts it first, and
+the proxy keeps its connections to them open. So requests do not spread
+evenly over the workers: one client's requests mostly stay on one worker,
+and an idle worker may get few. To load every worker, use many concurrent
+connections (a load tester), or call a worker's own admin address.
 
 Ctrl-C stops everything: SIGTERM, each service's stop_timeout, then
 SIGKILL. A second Ctrl-C kills at once. Nothing toil started outlives it.
