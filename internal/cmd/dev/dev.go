@@ -64,7 +64,7 @@ kernel hands each new connection to whichever worker accepts it first, and
 the proxy keeps its connections to them open. So requests do not spread
 evenly over the workers: one client's requests mostly stay on one worker,
 and an idle worker may get few. To load every worker, use many concurrent
-connections (a load tester), or call a worker's own admin address.
+connections (a load tester, not one browser tab).
 
 Ctrl-C stops everything: SIGTERM, each service's stop_timeout, then
 SIGKILL. A second Ctrl-C kills at once. Nothing toil started outlives it.
