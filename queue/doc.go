@@ -37,16 +37,22 @@
 //
 //	mem://NAME                  in-process (watermill's GoChannel): tests, one process
 //	nats://HOST:4222            NATS JetStream (watermill-nats), or NATS_URL
-//	redis://HOST:6379/0         Redis streams (watermill-redisstream), or REDIS_URL
+//	redis://HOST:6379/0         Redis streams (watermill-redisstream's publisher and format), or REDIS_URL
 //	kafka://HOST:9092[,HOST...] Kafka (franz-go), or KAFKA_BROKERS; ?partitions=N for new topics (6)
 //
 // mem:// keeps every message of a bus in memory for as long as the process
 // runs (or until [CloseMem]); a group subscribing late still gets them.
 // NATS topics are streams (created with default limits when missing;
 // '.' becomes '_' in stream and subject names) and groups are durable pull
-// consumers. Redis groups start at the stream's beginning. Kafka topics
-// are created when missing; Kafka support is franz-go rather than
-// watermill-kafka's sarama, for control of when offsets are committed.
+// consumers. Redis groups start at the stream's beginning; Redis consuming
+// is toil's own (batched XREADGROUP, one XACK per batch, XAUTOCLAIM of a
+// dead member's entries) rather than watermill-redisstream's subscriber,
+// which reads and acks one entry per round trip and stops at an entry it
+// cannot read. Kafka topics are created when missing; Kafka support is
+// franz-go rather than watermill-kafka's sarama, for control of when
+// offsets are committed; on Kafka 4+ its groups are KIP-848 groups, whose
+// session timeout is the broker's group.consumer.session.timeout.ms
+// rather than redeliver_after.
 //
 // At setup an unreachable backend is retried until the setup timeout, then
 // the error names the URL with its credentials hidden; an unknown scheme is
