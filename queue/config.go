@@ -58,8 +58,8 @@ type ConsumerConfig struct {
 // Backoff is the wait between a failed attempt and the next: Initial after
 // the first failure, doubling each time, at most Max.
 type Backoff struct {
-	Initial time.Duration `default:"100ms"`
-	Max     time.Duration `default:"5s"`
+	Initial time.Duration `default:"100ms" help:"wait after the first failed attempt"`
+	Max     time.Duration `default:"5s" help:"longest wait between attempts (the wait doubles up to it)"`
 }
 
 // delay is the wait after the given failed attempt (1-based).

@@ -11,6 +11,7 @@ import (
 
 	"github.com/toilhq/toil"
 	"github.com/toilhq/toil/queue"
+	"github.com/toilhq/toil/queue/queuetest"
 	"github.com/toilhq/toil/toiltest"
 )
 
@@ -163,5 +164,65 @@ func wantMeta(t *testing.T, got, want map[string]string) {
 		if got[k] != v {
 			t.Errorf("dead letter metadata %s = %q; want %q (all: %v)", k, got[k], v, got)
 		}
+	}
+}
+
+// panicky panics on order 1 and handles the others.
+type panicky struct {
+	toil.Base[struct{}]
+
+	In   queue.Consumer[order]
+	Dead queue.Consumer[[]byte]
+	Out  queue.Publisher[order]
+
+	handled chan int
+	dead    chan deadLetter
+}
+
+func (s *panicky) Setup(ctx context.Context) error {
+	s.Dead.Handler = func(ctx context.Context, b []byte) error {
+		s.dead <- deadLetter{payload: b, metadata: queue.MessageFrom(ctx).Metadata}
+		return nil
+	}
+	return nil
+}
+
+func (s *panicky) OnMessage(ctx context.Context, o order) error {
+	if o.ID == 1 {
+		panic("order 1 is cursed")
+	}
+	s.handled <- o.ID
+	return nil
+}
+
+// TestHandlerPanic checks that a panicking handler is an error like any
+// other: retried, then dead-lettered with the panic and its stack, while
+// the worker goes on with the next message.
+func TestHandlerPanic(t *testing.T) {
+	t.Parallel()
+	url := queuetest.MemURL(t)
+	svc := &panicky{handled: make(chan int, 1), dead: make(chan deadLetter, 1)}
+	s := toiltest.Run(t, svc, toiltest.Name("test.panicky"), toiltest.Config(fmt.Sprintf(`
+in: {url: %[1]q, topic: orders, max_attempts: 2, backoff: {initial: 1ms, max: 1ms}}
+dead: {url: %[1]q, topic: orders.dlq, codec: raw}
+out: {url: %[1]q, topic: orders}`, url)))
+	s.WaitReady()
+	for _, id := range []int{1, 2} {
+		if err := svc.Out.Publish(t.Context(), order{ID: id}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := waitDead(t, svc.dead)
+	wantMeta(t, d.metadata, map[string]string{queue.MetaReason: queue.ReasonHandler, queue.MetaAttempts: "2"})
+	if e := d.metadata[queue.MetaError]; !strings.Contains(e, "panic: order 1 is cursed") || !strings.Contains(e, "goroutine") {
+		t.Errorf("dead letter %s = %q; want the panic and its stack", queue.MetaError, e)
+	}
+	select {
+	case id := <-svc.handled:
+		if id != 2 {
+			t.Errorf("handled order %d; want 2", id)
+		}
+	case <-time.After(30 * time.Second): // a hang, not a speed check
+		t.Fatal("order 2 was not handled after order 1's panics")
 	}
 }
