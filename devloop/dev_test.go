@@ -304,6 +304,7 @@ func TestReloadsDropNothing(t *testing.T) {
 	select {
 	case <-ready:
 	case err := <-runErr:
+		runErr <- nil // Run has returned: the deferred stop must not wait for it again
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	case <-time.After(2 * time.Minute):
 		t.Fatalf("toil dev not ready within 2m:\n%s", out.String())
@@ -614,6 +615,7 @@ func TestLayoutEdits(t *testing.T) {
 	select {
 	case <-ready:
 	case err := <-runErr:
+		runErr <- nil // Run has returned: the deferred stop must not wait for it again
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	}
 	status := func() *devloop.Report {
@@ -728,6 +730,7 @@ func TestNeverBuilt(t *testing.T) {
 	select {
 	case <-ready:
 	case err := <-runErr:
+		runErr <- nil // Run has returned: the deferred stop must not wait for it again
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	case <-time.After(2 * time.Minute):
 		t.Fatalf("toil dev not ready within 2m:\n%s", out.String())
@@ -811,6 +814,7 @@ func TestConfigEditAppliedOnce(t *testing.T) {
 	select {
 	case <-ready:
 	case err := <-runErr:
+		runErr <- nil // Run has returned: the deferred stop must not wait for it again
 		t.Fatalf("Run: %v\n%s", err, out.String())
 	case <-time.After(2 * time.Minute):
 		t.Fatalf("toil dev not ready within 2m:\n%s", out.String())
