@@ -49,7 +49,6 @@ type Consumer[T any] struct {
 	env       *toil.MixinEnv
 	beMu      sync.Mutex // be is read by /metrics scrapes while stop clears it
 	be        backend
-	kind      string
 	topic     string
 	group     string
 	dlq       string
@@ -94,7 +93,7 @@ func (c *Consumer[T]) ToilPreSetup(ctx context.Context, env *toil.MixinEnv) erro
 	if err != nil {
 		return fmt.Errorf("config %s: %w", env.Section, err)
 	}
-	c.env, c.kind, c.cfg = env, kind, *cfg
+	c.env, c.cfg = env, *cfg
 	c.topic, c.dlq, c.codec, c.codecN = cfg.Topic, cfg.deadLetter(), codec, cfg.Codec
 	c.group = cfg.Group
 	if c.group == "" {
