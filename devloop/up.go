@@ -333,7 +333,8 @@ func (u *up) event(e supervise.Event) {
 		u.ui.Error("%s", e.String())
 	case supervise.EventWarning, supervise.EventStaleKilled:
 		u.ui.Warn("%s", e.String())
-	case supervise.EventReady, supervise.EventRollDone:
+	case supervise.EventReady, supervise.EventRollDone, supervise.EventReloaded,
+		supervise.EventScaled, supervise.EventAdded, supervise.EventRemoved:
 		u.ui.Info("%s", e.String())
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -296,8 +297,28 @@ func TestBuildReproducible(t *testing.T) {
 type upProcess struct {
 	cmd   *exec.Cmd
 	out   *lockedBuf
-	ready chan string
+	lines chan string
 	done  chan error
+}
+
+// waitFor waits until toil up has written, in any order, a line
+// containing each of wants, and fails the test if it exits first.
+func (p *upProcess) waitFor(t *testing.T, wants ...string) {
+	t.Helper()
+	// A bound for a toil up that never says it, not a speed check.
+	limit := time.After(2 * time.Minute)
+	left := append([]string{}, wants...)
+	for len(left) > 0 {
+		select {
+		case line := <-p.lines:
+			left = slices.DeleteFunc(left, func(w string) bool { return strings.Contains(line, w) })
+		case <-limit:
+			t.Fatalf("toil up did not say %q:\n%s", left, p.out)
+		case err := <-p.done:
+			p.done <- err
+			t.Fatalf("toil up exited (%v) before it said %q:\n%s", err, left, p.out)
+		}
+	}
 }
 
 type lockedBuf struct {
@@ -318,14 +339,16 @@ func startUp(t *testing.T, dir string, args ...string) *upProcess {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Dir = dir
-	cmd.Env = append(testEnv(), childEnv+"=up")
+	// Workers watch their config file themselves unless told not to: off,
+	// a config reload is toil up's SIGHUP.
+	cmd.Env = append(testEnv(), childEnv+"=up", "TOIL_CONFIG_WATCH=off")
 	cmd.Stderr = cmd.Stdout
 	pr, pw := io.Pipe()
 	cmd.Stdout = pw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &upProcess{cmd: cmd, out: &lockedBuf{}, ready: make(chan string, 1), done: make(chan error, 1)}
+	p := &upProcess{cmd: cmd, out: &lockedBuf{}, lines: make(chan string, 1<<16), done: make(chan error, 1)}
 	scanned := make(chan struct{})
 	go func() {
 		defer close(scanned)
@@ -333,8 +356,9 @@ func startUp(t *testing.T, dir string, args ...string) *upProcess {
 		for sc.Scan() {
 			line := sc.Text()
 			p.out.add(line)
-			if addr, ok := strings.CutPrefix(line, "TEST READY "); ok {
-				p.ready <- addr
+			select {
+			case p.lines <- line:
+			default: // a test that reads no more lines
 			}
 		}
 		_, _ = io.Copy(io.Discard, pr)
@@ -351,12 +375,7 @@ func startUp(t *testing.T, dir string, args ...string) *upProcess {
 			t.Errorf("toil up did not stop cleanly: %v\n%s", err, p.out)
 		}
 	})
-	select {
-	case <-p.ready:
-	case err := <-p.done:
-		p.done <- err
-		t.Fatalf("toil up exited before it was ready: %v\n%s", err, p.out)
-	}
+	p.waitFor(t, "TEST READY ")
 	return p
 }
 
@@ -570,3 +589,40 @@ http {
 type writerFunc func([]byte)
 
 func (f writerFunc) Write(b []byte) (int, error) { f(b); return len(b), nil }
+
+// TestUpHangup: SIGHUP makes toil up re-read toil.yaml (web scaled from 2
+// to 3 workers) and every worker reload its config (a new greeting),
+// without a restart.
+func TestUpHangup(t *testing.T) {
+	t.Parallel()
+	dir, proxy := fixture(t)
+	toil(t, dir, "build")
+	p := startUp(t, dir)
+	url := "http://" + proxy + "/"
+	c := &http.Client{Timeout: 30 * time.Second}
+	defer c.CloseIdleConnections()
+	if body, err := get(c, url); err != nil || !strings.HasPrefix(body, "hello ") {
+		t.Fatalf("GET = %q, %v; want hello", body, err)
+	}
+	yml, err := os.ReadFile(filepath.Join(dir, "toil.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	yml = bytes.Replace(yml, []byte("procs: 2"), []byte("procs: 3"), 1)
+	if err := os.WriteFile(filepath.Join(dir, "toil.yaml"), yml, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "toil.config.yaml"), []byte("web:\n  greeting: howdy\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	// Worker 3 starts with the new config; 1 and 2 reload theirs.
+	p.waitFor(t, "scaled web", "SIGHUP: workers told to reload", "web.1 reloaded its config", "web.2 reloaded its config")
+	for i := range 6 {
+		if body, err := get(c, url); err != nil || !strings.HasPrefix(body, "howdy from v1") {
+			t.Fatalf("GET %d after SIGHUP = %q, %v; want howdy from v1\n%s", i, body, err, p.out)
+		}
+	}
+}
