@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net"
 	"net/http"
 	"os"
@@ -231,7 +232,8 @@ func (u *up) run(ctx context.Context) (err error) {
 // as the supervisor runs it.
 func (u *up) withBacking(lay *layout.Layout) *layout.Layout {
 	l := *lay
-	env := u.backing.Env()
+	env := layout.Env{}
+	maps.Copy(env, u.backing.Env())
 	for k, v := range lay.Env {
 		env[k] = v
 	}
@@ -374,7 +376,13 @@ func (u *up) listenControl(ctx context.Context, sock string) (*upControl, error)
 	return c, nil
 }
 
+// close stops serving once a reload still running has answered (toil up's
+// context is done by then, so it ends soon): the workers are stopped only
+// after.
 func (c *upControl) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	_ = c.srv.Shutdown(ctx)
 	_ = c.srv.Close()
 	<-c.done
 	_ = os.Remove(c.sock)
