@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 
 	"github.com/spf13/cobra"
@@ -111,9 +112,18 @@ func upRun(opts *Options) error {
 		}
 	}()
 
+	bin := opts.Bin
+	if bin != "" {
+		// --bin is relative to where toil runs, as toil build's --out is.
+		abs, err := filepath.Abs(bin)
+		if err != nil {
+			return fmt.Errorf("--bin %s: %w", bin, err)
+		}
+		bin = abs
+	}
 	err := devloop.Up(ctx, devloop.UpOptions{
 		Dir:     opts.Dir,
-		BinDir:  opts.Bin,
+		BinDir:  bin,
 		UI:      u,
 		Hangup:  hup,
 		OnReady: opts.OnReady,
