@@ -5,6 +5,7 @@ package root
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/toilhq/toil/internal/cmd/build"
 	"github.com/toilhq/toil/internal/cmd/completion"
 	"github.com/toilhq/toil/internal/cmd/dev"
 	"github.com/toilhq/toil/internal/cmd/export"
@@ -12,6 +13,7 @@ import (
 	"github.com/toilhq/toil/internal/cmd/lint"
 	newcmd "github.com/toilhq/toil/internal/cmd/new"
 	"github.com/toilhq/toil/internal/cmd/run"
+	"github.com/toilhq/toil/internal/cmd/up"
 	"github.com/toilhq/toil/internal/cmd/version"
 	"github.com/toilhq/toil/internal/cmdutil"
 )
@@ -26,6 +28,8 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
   toil new NAME         create a module with one service that builds, tests and lints clean
   toil run PKG.NAME     run one service by name, no main package needed
   toil dev              run toil.yaml's whole layout as production does, reloading on save
+  toil build            every service's binary, reproducible, for production
+  toil up               run the layout from built binaries (toil up reload: roll every worker)
   toil export TARGET    write toil.yaml's layout as systemd units, nginx config, k8s manifests
   toil lint             stop stray debug prints and debugger calls before they land
   toil hooks install    run toil lint on staged lines before every commit`,
@@ -60,6 +64,8 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		newcmd.NewCmdNew(f, nil),
 		run.NewCmdRun(f, nil),
 		dev.NewCmdDev(f, nil),
+		build.NewCmdBuild(f, nil),
+		up.NewCmdUp(f, nil),
 		export.NewCmdExport(f),
 		lint.NewCmdLint(f, nil),
 		hooks.NewCmdHooks(f),

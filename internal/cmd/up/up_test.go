@@ -24,9 +24,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/rogpeppe/go-internal/testscript"
-	"github.com/spf13/cobra"
-
 	"github.com/toilhq/toil/export"
 	buildcmd "github.com/toilhq/toil/internal/cmd/build"
 	"github.com/toilhq/toil/internal/cmdutil"
@@ -50,41 +47,7 @@ func TestMain(m *testing.M) {
 	if cmd := os.Getenv(childEnv); cmd != "" {
 		os.Exit(runChild(cmd, os.Args[1:]))
 	}
-	testscript.Main(m, map[string]func(){
-		"toil": func() { os.Exit(scriptToil(os.Args[1:])) },
-	})
-}
-
-// scriptToil is the toil of the scripts in testdata/script: toil build and
-// toil up, until the root command wires them.
-func scriptToil(args []string) int {
-	f := &cmdutil.Factory{IO: cmdutil.System(), Version: "test"}
-	root := &cobra.Command{Use: "toil", SilenceErrors: true, SilenceUsage: true}
-	root.AddCommand(buildcmd.NewCmdBuild(f, nil), NewCmdUp(f, nil))
-	root.SetArgs(args)
-	err := root.Execute()
-	if err != nil && err.Error() != "" {
-		fmt.Fprintf(f.IO.ErrOut, "toil: %s\n", err)
-	}
-	return cmdutil.ExitCode(err)
-}
-
-func TestScripts(t *testing.T) {
-	t.Parallel()
-	testscript.Run(t, testscript.Params{
-		Dir:                 "testdata/script",
-		RequireExplicitExec: true,
-		RequireUniqueNames:  true,
-		Setup: func(e *testscript.Env) error {
-			for _, kv := range testEnv() {
-				if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "GO") {
-					e.Setenv(k, v)
-				}
-			}
-			e.Setenv("NO_COLOR", "1")
-			return nil
-		},
-	})
+	os.Exit(m.Run())
 }
 
 var tidyOnce = sync.OnceValue(tidyFixture)
@@ -489,6 +452,9 @@ func TestNginxInFrontOfUp(t *testing.T) {
 	t.Parallel()
 	nginx, err := exec.LookPath("nginx")
 	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("nginx is not installed; .ci/run installs it")
+		}
 		t.Skip("nginx is not installed; .ci/run installs it")
 	}
 	dir, _ := fixture(t)
