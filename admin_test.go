@@ -96,7 +96,7 @@ func TestAdminEndpoints(t *testing.T) {
 		`toil_lifecycle_state{state="running"} 1`,
 		`toil_hook_duration_seconds{hook="Setup",phase="setup",target="service"}`,
 		`toil_hook_duration_seconds{hook="ToilPreSetup",phase="setup",target="DB"}`,
-		`toil_service_info{service="test.admin",worker="1"} 1`,
+		`toil_service_info{service="test.admin",version="",worker="1"} 1`,
 		`toil_config_reloads_total 0`,
 		`widgets_total 3`,
 		`go_goroutines`,

@@ -157,8 +157,8 @@ func newBuiltin(s *Stats, service string, worker int) *builtin {
 		reloadSuccess: s.Gauge("toil_config_last_reload_successful", "1 if the last config reload was applied, 0 if rejected."),
 	}
 	b.reloadSuccess.Set(1)
-	s.GaugeVec("toil_service_info", "Which service and worker this process runs.", "service", "worker").
-		WithLabelValues(service, fmt.Sprint(worker)).Set(1)
+	s.GaugeVec("toil_service_info", "Which service and worker this process runs, and the build's version (toil.Version, stamped by toil build).", "service", "worker", "version").
+		WithLabelValues(service, fmt.Sprint(worker), Version).Set(1)
 	return b
 }
 

@@ -24,9 +24,9 @@ import (
 )
 
 var bins struct {
-	once                                  sync.Once
-	err                                   error
-	dir                                   string
+	once                                 sync.Once
+	err                                  error
+	dir                                  string
 	worker, workerV2, shimTiny, shimToil string
 }
 

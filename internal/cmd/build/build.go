@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -35,6 +36,28 @@ type Options struct {
 	Out string
 	// Tags are go build -tags.
 	Tags string
+	// Version is stamped into toil.Version; by default `git describe
+	// --tags --always --dirty`; --version "" stamps nothing.
+	Version    string
+	versionSet bool
+}
+
+// versionVar is the variable -X sets in every service binary.
+const versionVar = "github.com/toilhq/toil.Version"
+
+// describe names the commit of the repository dir is in, the way release
+// versions are usually written (v1.2.3, v1.2.3-4-gabcdef, abcdef-dirty);
+// "" outside a repository.
+func describe(dir string) string {
+	out, err := exec.Command("git", "-C", dir, "describe", "--tags", "--always", "--dirty").Output()
+	if err != nil {
+		return ""
+	}
+	v := strings.TrimSpace(string(out))
+	if strings.ContainsAny(v, " \t'\"") {
+		return ""
+	}
+	return v
 }
 
 // ReleaseFlags are the go build flags of a release build, after the
@@ -42,7 +65,7 @@ type Options struct {
 // gives the same bytes anywhere; -buildvcs=auto stamps vcs.revision,
 // vcs.time and vcs.modified into the build info when toil.yaml is in a
 // repository (the builder turns it off for dev), which runtime/debug
-// reads back. The root package has no Version variable to set with -X.
+// reads back. toil.Version is stamped on top of these (see describe).
 var ReleaseFlags = []string{"-trimpath", "-buildvcs=auto"}
 
 // NewCmdBuild returns the `toil build` command; runF replaces the logic in
@@ -59,7 +82,8 @@ toil export use.
 The binaries are reproducible: built with -trimpath, the same source gives
 byte-identical binaries on any machine. In a git repository the commit, its
 time and whether the tree was modified are stamped into each binary's build
-info (go version -m BINARY shows them).
+info (go version -m BINARY shows them), and toil.Version is set to
+'git describe --tags --always --dirty' (or --version).
 
 Each binary is replaced by a rename: a running toil up keeps its workers on
 the old one until 'toil up reload'.`,
@@ -69,6 +93,7 @@ the old one until 'toil up reload'.`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Context = cmd.Context()
+			opts.versionSet = cmd.Flags().Changed("version")
 			if runF != nil {
 				return runF(opts)
 			}
@@ -77,6 +102,7 @@ the old one until 'toil up reload'.`,
 	}
 	cmd.Flags().StringVarP(&opts.Out, "out", "o", "", "directory to write the binaries into (default: bin beside toil.yaml)")
 	cmd.Flags().StringVar(&opts.Tags, "tags", "", "build tags, as go build -tags takes them")
+	cmd.Flags().StringVar(&opts.Version, "version", "", "version to stamp into toil.Version (default: git describe --tags --always --dirty; \"\" for none)")
 	return cmd
 }
 
@@ -121,6 +147,14 @@ func buildRun(opts *Options) error {
 		out = lay.Path("bin")
 	}
 	flags := append([]string{}, ReleaseFlags...)
+	if v := opts.Version; v != "" || !opts.versionSet {
+		if v == "" {
+			v = describe(lay.Dir)
+		}
+		if v != "" {
+			flags = append(flags, "-ldflags=-X "+versionVar+"="+v)
+		}
+	}
 	if opts.Tags != "" {
 		flags = append(flags, "-tags="+opts.Tags)
 	}

@@ -211,7 +211,7 @@ func TestBuildReproducible(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, ".gitignore"), []byte(".toil/\n/one/\n/two/\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "fixture"}} {
+	for _, args := range [][]string{{"init", "-q"}, {"add", "-A"}, {"-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "fixture"}, {"tag", "release-fixture-7"}} {
 		cmd := exec.Command("git", args...)
 		cmd.Dir = dir
 		if out, err := cmd.CombinedOutput(); err != nil {
@@ -249,6 +249,15 @@ func TestBuildReproducible(t *testing.T) {
 		}
 		if settings["vcs.revision"] != strings.TrimSpace(string(head)) || settings["vcs.modified"] != "false" {
 			t.Errorf("%s: vcs.revision %q, vcs.modified %q; want %s, false", name, settings["vcs.revision"], settings["vcs.modified"], head)
+		}
+		// -trimpath keeps -ldflags out of the build info, so look for the
+		// stamped version (git describe: the tag) in the binary itself.
+		bin, err := os.ReadFile(filepath.Join(dir, "two", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(bin, []byte("release-fixture-7")) {
+			t.Errorf("%s: toil.Version is not stamped with git describe's release-fixture-7", name)
 		}
 		if strings.Contains(info.String(), dir) {
 			t.Errorf("%s's build info names the build directory %s", name, dir)
