@@ -3,6 +3,8 @@
 package up
 
 import (
+	"bufio"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -104,10 +106,26 @@ func TestBinaryUnderActivator(t *testing.T) {
 		t.Errorf("activated worker said %q, under toil up %q; want the same answer", alone, underUp)
 	}
 
+	// Drain: a request in flight when SIGTERM comes is finished, as under
+	// toil up (the framework's Serve), before the worker exits.
+	res, err := c.Get("http://" + ln.Addr().String() + "/slow")
+	if err != nil {
+		t.Fatalf("GET /slow: %v\n%s", err, out.String())
+	}
+	defer res.Body.Close()
+	br := bufio.NewReader(res.Body)
+	first, err := br.ReadString('\n')
+	if err != nil || first != "slow start\n" {
+		t.Fatalf("GET /slow: first line %q, %v", first, err)
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	readState("STOPPING=1")
+	rest, err := io.ReadAll(br)
+	if err != nil || !strings.Contains(string(rest), "slow done") {
+		t.Errorf("the request in flight at SIGTERM was cut: read %q, %v", rest, err)
+	}
 	stopped = true
 	if err := <-exited; err != nil {
 		t.Errorf("the activated worker did not exit cleanly on SIGTERM: %v\n%s", err, out.String())

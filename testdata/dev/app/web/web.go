@@ -5,6 +5,7 @@ package web
 import (
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/toilhq/toil"
 )
@@ -22,6 +23,15 @@ type Web struct {
 // Handler is served on the socket toil dev holds.
 func (w *Web) Handler() http.Handler {
 	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			// An in-flight request for drain tests: the headers and a
+			// first line go out at once, the rest a second later.
+			fmt.Fprintln(rw, "slow start")
+			rw.(http.Flusher).Flush()
+			time.Sleep(time.Second)
+			fmt.Fprintln(rw, "slow done")
+			return
+		}
 		fmt.Fprintf(rw, "%s from %s (worker %d)\n", w.Config().Greeting, Version, w.Worker())
 	})
 }
