@@ -3,6 +3,7 @@ package toil
 import (
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 )
 
@@ -38,6 +39,7 @@ func (h *HTTP) listen(env *MixinEnv, cfg *HTTPConfig) (net.Listener, error) {
 	}
 	var hint string
 	if len(others) > 0 {
+		slices.Sort(others) // the sockets are held in a map: say them in a stable order
 		hint = fmt.Sprintf(" (the inherited sockets are %s; none is named %s)", strings.Join(others, ", "), strings.Join(names, " or "))
 	}
 	if primary {
