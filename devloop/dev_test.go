@@ -273,6 +273,42 @@ func (o *observed) waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// startDev runs toil dev (devloop.Run) on dir until the test ends and
+// returns its output once it is ready; the output is logged if the test
+// failed. debounce 0 keeps the default.
+func startDev(t *testing.T, dir string, debounce time.Duration) *syncBuffer {
+	t.Helper()
+	out := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	runErr := make(chan error, 1)
+	go func() {
+		runErr <- devloop.Run(ctx, devloop.Options{
+			Dir: dir, UI: ui.New(out, ui.Options{}), Environ: testEnv(),
+			OnReady:  func() { close(ready) },
+			Debounce: debounce,
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-runErr; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("toil dev said:\n%s", out.String())
+		}
+	})
+	select {
+	case <-ready:
+	case err := <-runErr:
+		runErr <- nil // Run has returned: the cleanup must not wait for it again
+		t.Fatalf("Run: %v\n%s", err, out.String())
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("toil dev not ready within 2m:\n%s", out.String())
+	}
+	return out
+}
+
 // TestReloadsDropNothing reloads web 20 times (one of them a broken build,
 // then its fix) while 8 clients send requests through the proxy: every
 // request gets a 200 from a worker.
@@ -282,33 +318,7 @@ func TestReloadsDropNothing(t *testing.T) {
 	}
 	t.Parallel()
 	dir, proxy := fixture(t, "")
-	var out syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan struct{})
-	runErr := make(chan error, 1)
-	go func() {
-		runErr <- devloop.Run(ctx, devloop.Options{
-			Dir: dir, UI: ui.New(&out, ui.Options{}), Environ: testEnv(),
-			OnReady: func() { close(ready) },
-		})
-	}()
-	defer func() {
-		cancel()
-		if err := <-runErr; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("toil dev said:\n%s", out.String())
-		}
-	}()
-	select {
-	case <-ready:
-	case err := <-runErr:
-		runErr <- nil // Run has returned: the deferred stop must not wait for it again
-		t.Fatalf("Run: %v\n%s", err, out.String())
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("toil dev not ready within 2m:\n%s", out.String())
-	}
+	out := startDev(t, dir, 0)
 
 	obs := &observed{versions: map[string]int{}, stale: map[string]int{}, changed: make(chan struct{})}
 	// newest is the version last saved: a response from it is never
@@ -593,31 +603,7 @@ func TestLayoutEdits(t *testing.T) {
 	}
 	t.Parallel()
 	dir, proxy := fixture(t, "")
-	var out syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan struct{})
-	runErr := make(chan error, 1)
-	go func() {
-		runErr <- devloop.Run(ctx, devloop.Options{
-			Dir: dir, UI: ui.New(&out, ui.Options{}), Environ: testEnv(),
-			OnReady: func() { close(ready) },
-		})
-	}()
-	defer func() {
-		cancel()
-		if err := <-runErr; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("toil dev said:\n%s", out.String())
-		}
-	}()
-	select {
-	case <-ready:
-	case err := <-runErr:
-		runErr <- nil // Run has returned: the deferred stop must not wait for it again
-		t.Fatalf("Run: %v\n%s", err, out.String())
-	}
+	out := startDev(t, dir, 0)
 	status := func() *devloop.Report {
 		c, err := devloop.Connect(dir)
 		if err != nil {
@@ -654,11 +640,11 @@ func TestLayoutEdits(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "toil.yaml"), []byte(edited), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, &out, "the new api service serving /api", func() bool {
+	eventually(t, out, "the new api service serving /api", func() bool {
 		body, _, err := get("http://" + proxy + "/api/users")
 		return err == nil && strings.HasPrefix(body, "api on /api/users, REDIS_URL=redis://127.0.0.1:")
 	})
-	eventually(t, &out, "worker removed", func() bool {
+	eventually(t, out, "worker removed", func() bool {
 		r := status()
 		for _, s := range r.Services {
 			if s.Name == "worker" {
@@ -708,33 +694,7 @@ func TestNeverBuilt(t *testing.T) {
 	t.Parallel()
 	dir, proxy := fixture(t, "")
 	setVersion(t, dir, "v2", "\nvar broken = nope\n")
-	var out syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan struct{})
-	runErr := make(chan error, 1)
-	go func() {
-		runErr <- devloop.Run(ctx, devloop.Options{
-			Dir: dir, UI: ui.New(&out, ui.Options{}), Environ: testEnv(),
-			OnReady: func() { close(ready) },
-		})
-	}()
-	defer func() {
-		cancel()
-		if err := <-runErr; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("toil dev said:\n%s", out.String())
-		}
-	}()
-	select {
-	case <-ready:
-	case err := <-runErr:
-		runErr <- nil // Run has returned: the deferred stop must not wait for it again
-		t.Fatalf("Run: %v\n%s", err, out.String())
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("toil dev not ready within 2m:\n%s", out.String())
-	}
+	out := startDev(t, dir, 0)
 
 	resp, err := http.Get("http://" + proxy + "/")
 	if err != nil {
@@ -772,7 +732,7 @@ func TestNeverBuilt(t *testing.T) {
 	}
 
 	setVersion(t, dir, "v2", "")
-	eventually(t, &out, "web serving v2", func() bool {
+	eventually(t, out, "web serving v2", func() bool {
 		body, h, err := get("http://" + proxy + "/")
 		return err == nil && strings.HasPrefix(body, "hello from v2 ") && h.Get("X-Toil-Stale") == ""
 	})
@@ -788,37 +748,9 @@ func TestConfigEditAppliedOnce(t *testing.T) {
 	}
 	t.Parallel()
 	dir, _ := fixture(t, "")
-	var out syncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	ready := make(chan struct{})
-	runErr := make(chan error, 1)
-	go func() {
-		runErr <- devloop.Run(ctx, devloop.Options{
-			Dir: dir, UI: ui.New(&out, ui.Options{}), Environ: testEnv(),
-			OnReady: func() { close(ready) },
-			// Longer than a worker's own config watch waits (100 ms): a
-			// watch of its own, if it had one, would have reloaded before
-			// toil dev's SIGHUP comes.
-			Debounce: 300 * time.Millisecond,
-		})
-	}()
-	defer func() {
-		cancel()
-		if err := <-runErr; err != nil {
-			t.Errorf("Run: %v", err)
-		}
-		if t.Failed() {
-			t.Logf("toil dev said:\n%s", out.String())
-		}
-	}()
-	select {
-	case <-ready:
-	case err := <-runErr:
-		runErr <- nil // Run has returned: the deferred stop must not wait for it again
-		t.Fatalf("Run: %v\n%s", err, out.String())
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("toil dev not ready within 2m:\n%s", out.String())
-	}
+	// Longer than a worker's own config watch waits (100 ms): a watch of
+	// its own, if it had one, would have reloaded before toil dev's SIGHUP.
+	out := startDev(t, dir, 300*time.Millisecond)
 	// Both web workers have read the config (toil dev is ready before
 	// they are).
 	out.waitFor(t, `"msg":"ready","service":"web"`, 2)
