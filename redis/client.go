@@ -213,7 +213,8 @@ func (c *Client) ToilPreSetup(ctx context.Context, env *toil.MixinEnv) error {
 
 	rdb := goredis.NewClient(opt)
 	rdb.AddHook(newMetricsHook(env.Stats, env.Section))
-	if err := connect(ctx, rdb, cfg.ConnectTimeout); err != nil {
+	ping := func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
+	if err := toil.Retry(ctx, cfg.ConnectTimeout, ping, permanent); err != nil {
 		_ = rdb.Close()
 		hint := fmt.Sprintf("check that the server runs and that %s points to it", from)
 		if permanent(err) {
@@ -242,53 +243,6 @@ func (c *Client) ToilPreSetup(ctx context.Context, env *toil.MixinEnv) error {
 		env.Log.Info("switches from redis", "key", c.store.key, "switches", len(env.Switch.Names()))
 	}
 	return nil
-}
-
-// connect pings until the server answers or the budget is spent. The budget
-// ends a little before ctx's deadline (the setup timeout), so that the
-// error says why the server could not be reached instead of only that
-// setup timed out.
-func connect(ctx context.Context, rdb *goredis.Client, budget time.Duration) error {
-	start := time.Now()
-	deadline := start.Add(budget)
-	if d, ok := ctx.Deadline(); ok {
-		margin := min(max(time.Until(d)/10, 50*time.Millisecond), time.Second)
-		deadline = minTime(deadline, d.Add(-margin))
-	}
-	ctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-	wait := 100 * time.Millisecond
-	var last error // the last error that says more than "out of time"
-	for attempt := 1; ; attempt++ {
-		err := rdb.Ping(ctx).Err()
-		if err == nil {
-			return nil
-		}
-		if permanent(err) {
-			return err
-		}
-		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-			last = err
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-			wait = min(wait*2, 2*time.Second)
-		case <-ctx.Done():
-			t.Stop()
-			if last == nil {
-				last = errors.New("no answer")
-			}
-			return fmt.Errorf("%w (%d attempts in %s)", last, attempt, time.Since(start).Round(time.Millisecond))
-		}
-	}
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }
 
 // permanent reports errors that retrying cannot fix: the server answered,

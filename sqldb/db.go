@@ -183,7 +183,9 @@ func (d *DB) ToilPreSetup(ctx context.Context, env *toil.MixinEnv) error {
 	if err != nil {
 		return fmt.Errorf("open %s (from %s): %w", d.shown, from, err)
 	}
-	if err := connect(ctx, db, target.driver, cfg.ConnectTimeout); err != nil {
+	// SQLite is tried once: a file either opens or not.
+	final := func(err error) bool { return target.driver == SQLite || permanent(err) }
+	if err := toil.Retry(ctx, cfg.ConnectTimeout, db.PingContext, final); err != nil {
 		_ = db.Close()
 		hint := fmt.Sprintf("check that the server runs and that %s points to it", from)
 		switch {
@@ -310,48 +312,6 @@ func (t *target) open(dataDir string, cfg *Config) (*sql.DB, error) {
 	db.SetConnMaxLifetime(cfg.ConnMaxLifetime)
 	db.SetConnMaxIdleTime(cfg.ConnMaxIdleTime)
 	return db, nil
-}
-
-// connect pings until the database answers or the budget is spent. The
-// budget ends a little before ctx's deadline (the setup timeout), so that
-// the error says why the database could not be reached instead of only
-// that setup timed out. SQLite is tried once: a file either opens or not.
-func connect(ctx context.Context, db *sql.DB, driver string, budget time.Duration) error {
-	start := time.Now()
-	deadline := start.Add(budget)
-	if d, ok := ctx.Deadline(); ok {
-		margin := min(max(time.Until(d)/10, 50*time.Millisecond), time.Second)
-		if d.Add(-margin).Before(deadline) {
-			deadline = d.Add(-margin)
-		}
-	}
-	ctx, cancel := context.WithDeadline(ctx, deadline)
-	defer cancel()
-	wait := 100 * time.Millisecond
-	var last error // the last error that says more than "out of time"
-	for attempt := 1; ; attempt++ {
-		err := db.PingContext(ctx)
-		if err == nil {
-			return nil
-		}
-		if driver == SQLite || permanent(err) {
-			return err
-		}
-		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
-			last = err
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-			wait = min(wait*2, 2*time.Second)
-		case <-ctx.Done():
-			t.Stop()
-			if last == nil {
-				last = errors.New("no answer")
-			}
-			return fmt.Errorf("%w (%d attempts in %s)", last, attempt, time.Since(start).Round(time.Millisecond))
-		}
-	}
 }
 
 // permanent reports a server's answer that retrying cannot change: a
