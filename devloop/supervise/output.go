@@ -4,16 +4,12 @@ import (
 	"bytes"
 	"io"
 	"sync"
+
+	"github.com/toilhq/toil/internal/lines"
 )
 
-const (
-	// tailLines is how many of a worker's last lines a failure report
-	// shows.
-	tailLines = 20
-	// maxLine is where an endless line is cut, so a worker printing
-	// without newlines cannot grow the supervisor's memory without bound.
-	maxLine = 64 << 10
-)
+// tailLines is how many of a worker's last lines a failure report shows.
+const tailLines = 20
 
 // output splits a worker's stdout and stderr into lines, hands each to
 // the Log callback, and keeps the last few for failure reports.
@@ -26,13 +22,16 @@ type output struct {
 	pid  int // set once started; a line may come before
 	ring [tailLines]string
 	n    int // lines seen
-	w    [2]*lineWriter
+	w    [2]*lines.Splitter
 }
 
 func newOutput(log func(Line), service string, worker int) *output {
 	o := &output{log: log, service: service, worker: worker}
-	o.w[0] = &lineWriter{o: o}
-	o.w[1] = &lineWriter{o: o, stderr: true}
+	for i, stderr := range []bool{false, true} {
+		o.w[i] = &lines.Splitter{Emit: func(line []byte) {
+			o.line(string(bytes.TrimSuffix(line, []byte("\r"))), stderr)
+		}}
+	}
 	return o
 }
 
@@ -76,36 +75,6 @@ func (o *output) tail() []string {
 // is reaped, when nothing writes any more.
 func (o *output) flush() {
 	for _, w := range o.w {
-		if len(w.buf) > 0 {
-			o.line(string(w.buf), w.stderr)
-			w.buf = nil
-		}
+		w.Flush()
 	}
-}
-
-// lineWriter is one stream of a worker. os/exec writes to it from a single
-// goroutine per stream.
-type lineWriter struct {
-	o      *output
-	stderr bool
-	buf    []byte
-}
-
-func (l *lineWriter) Write(p []byte) (int, error) {
-	l.buf = append(l.buf, p...)
-	start := 0
-	for {
-		i := bytes.IndexByte(l.buf[start:], '\n')
-		if i < 0 {
-			break
-		}
-		l.o.line(string(bytes.TrimSuffix(l.buf[start:start+i], []byte("\r"))), l.stderr)
-		start += i + 1
-	}
-	for len(l.buf)-start >= maxLine {
-		l.o.line(string(l.buf[start:start+maxLine]), l.stderr)
-		start += maxLine
-	}
-	l.buf = l.buf[:copy(l.buf, l.buf[start:])]
-	return len(p), nil
 }

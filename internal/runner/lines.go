@@ -1,14 +1,14 @@
 package runner
 
 import (
-	"bytes"
 	"io"
 	"sync"
+
+	"github.com/toilhq/toil/internal/lines"
 )
 
-// maxLine is where an endless line is cut, so one worker printing without
-// newlines cannot grow toil's memory without bound.
-const maxLine = 64 << 10
+// maxLine is where an endless line is cut.
+const maxLine = lines.Max
 
 // lineWriter prefixes every line a worker writes and hands whole lines to w,
 // one Write each under a mutex shared by all workers, so lines from
@@ -17,39 +17,26 @@ type lineWriter struct {
 	mu     *sync.Mutex
 	w      io.Writer
 	prefix []byte
-	buf    []byte
+	split  *lines.Splitter
 }
 
 func (l *lineWriter) Write(p []byte) (int, error) {
-	l.buf = append(l.buf, p...)
-	start := 0
-	for {
-		i := bytes.IndexByte(l.buf[start:], '\n')
-		if i < 0 {
-			break
-		}
-		l.emit(l.buf[start : start+i+1])
-		start += i + 1
+	if l.split == nil {
+		l.split = &lines.Splitter{Emit: l.emit}
 	}
-	for len(l.buf)-start >= maxLine {
-		l.emit(append(l.buf[start:start+maxLine:start+maxLine], '\n'))
-		start += maxLine
-	}
-	l.buf = l.buf[:copy(l.buf, l.buf[start:])]
-	return len(p), nil
+	return l.split.Write(p)
 }
 
 // Flush writes a last line that had no newline.
 func (l *lineWriter) Flush() {
-	if len(l.buf) > 0 {
-		l.emit(append(l.buf, '\n'))
-		l.buf = l.buf[:0]
+	if l.split != nil {
+		l.split.Flush()
 	}
 }
 
 func (l *lineWriter) emit(line []byte) {
-	out := make([]byte, 0, len(l.prefix)+len(line))
-	out = append(append(out, l.prefix...), line...)
+	out := make([]byte, 0, len(l.prefix)+len(line)+1)
+	out = append(append(append(out, l.prefix...), line...), '\n')
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	// A failed write to toil's own output has nowhere to be reported, and
