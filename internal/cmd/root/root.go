@@ -3,6 +3,8 @@
 package root
 
 import (
+	"os"
+
 	"github.com/spf13/cobra"
 
 	"github.com/toilhq/toil/internal/cmd/build"
@@ -35,6 +37,7 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
   toil hooks install    run toil lint on staged lines before every commit`,
 		Example: `  toil run hello.world
   toil run tempest.warmer --procs 16
+  toil -C tempest dev
   toil lint ./...
   go vet -vettool=$(which toil) ./...`,
 		SilenceUsage:  true,
@@ -49,6 +52,19 @@ func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return cmd.Help()
 		},
+	}
+	// -C is go's and git's flag: run as if started in DIR, so one command
+	// from a checkout's root can run a layout that lives below it.
+	var chdir string
+	cmd.PersistentFlags().StringVarP(&chdir, "chdir", "C", "", "run as if toil was started in `DIR`")
+	cmd.PersistentPreRunE = func(c *cobra.Command, args []string) error {
+		if chdir == "" {
+			return nil
+		}
+		if err := os.Chdir(chdir); err != nil {
+			return cmdutil.UsageErrorf("-C %s: %v; name an existing directory", chdir, err)
+		}
+		return nil
 	}
 	cmd.SetOut(f.IO.Out)
 	cmd.SetErr(f.IO.ErrOut)
