@@ -126,7 +126,7 @@ func Render(spec Spec) ([]File, error) {
 		Name:     spec.Name,
 		Module:   spec.Module,
 		Template: tmpl.Name,
-		Run:      RunName(spec.Name, spec.Module, service),
+		Run:      RunName(spec.Name, service),
 		Listens:  tmpl.Listens,
 		Replace:  spec.ToilSource,
 		ToilRev:  spec.ToilVersion,
@@ -165,13 +165,9 @@ func Render(spec Spec) ([]File, error) {
 }
 
 // RunName is what toil run and toil.yaml take for the generated service:
-// NAME.service, or MODULE/NAME.service when the module path is NAME itself,
-// because toil run reads a PKG equal to the module path as the module's
-// root package.
-func RunName(name, module, service string) string {
-	if module == "" || module == name {
-		return name + "/" + name + "." + strings.ToLower(service)
-	}
+// NAME.service. In a module whose path is NAME too, toil run still finds
+// the NAME/ directory: a directory under the module root wins.
+func RunName(name, service string) string {
 	return name + "." + strings.ToLower(service)
 }
 

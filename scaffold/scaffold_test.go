@@ -83,7 +83,7 @@ func TestRenderedLayoutsParse(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct{ tmpl, module, run string }{
 		{"http", "example.com/x/svc", "svc.server"},
-		{"worker", "", "svc/svc.worker"},
+		{"worker", "", "svc.worker"}, // module svc: toil run still finds svc/
 		{"func", "svc2", "svc.run"},
 	} {
 		files, err := scaffold.Render(scaffold.Spec{Name: "svc", Module: tc.module, Template: tc.tmpl})

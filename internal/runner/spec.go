@@ -120,6 +120,11 @@ func Locate(mod *Module, cwd string, spec Spec) (*Target, error) {
 	p := spec.Pkg
 	var dir string
 	switch {
+	case !filepath.IsAbs(p) && !firstHasDot(p) && isDir(filepath.Join(mod.Root, filepath.FromSlash(p))):
+		// A directory under the root wins over the module path it may
+		// equal: in module "report", report.run is report/, as toil new
+		// generates it, not the module's root package.
+		dir = filepath.Join(mod.Root, filepath.FromSlash(p))
 	case p == mod.Path || strings.HasPrefix(p, mod.Path+"/"):
 		dir = filepath.Join(mod.Root, filepath.FromSlash(strings.TrimPrefix(p, mod.Path)))
 	case p == "." || p == ".." || strings.HasPrefix(p, "./") || strings.HasPrefix(p, "../"):
@@ -153,6 +158,18 @@ func Locate(mod *Module, cwd string, spec Spec) (*Target, error) {
 		}
 	}
 	return t, nil
+}
+
+// firstHasDot reports whether p's first element has a dot: an import path
+// (example.com/x), or a path relative to cwd (./x, ../x).
+func firstHasDot(p string) bool {
+	first, _, _ := strings.Cut(p, "/")
+	return strings.Contains(first, ".")
+}
+
+func isDir(dir string) bool {
+	fi, err := os.Stat(dir)
+	return err == nil && fi.IsDir()
 }
 
 // isImportPath reports whether p looks like a module-qualified import path:

@@ -99,6 +99,42 @@ func TestFindModuleAndLocate(t *testing.T) {
 	}
 }
 
+// A module whose path is also the name of a package directory in it (what
+// toil new report makes): report.run is the report/ directory, while the
+// module path still names the root when no such directory exists.
+func TestLocateModulePathEqualsDir(t *testing.T) {
+	t.Parallel()
+	root := t.TempDir()
+	write(t, filepath.Join(root, "go.mod"), "module report\n\ngo 1.26\n")
+	write(t, filepath.Join(root, "main.go"), "package main\n")
+	if err := os.MkdirAll(filepath.Join(root, "report"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(root, "report", "run.go"), "package report\n")
+	mod := &Module{Root: root, Path: "report"}
+	for _, pkg := range []string{"report", "report/report"} {
+		tg, err := Locate(mod, root, Spec{Pkg: pkg, Name: "run"})
+		if err != nil {
+			t.Fatalf("Locate(%q): %v", pkg, err)
+		}
+		if want := filepath.Join(root, "report"); tg.Dir != want || tg.Rel != "report" {
+			t.Errorf("Locate(%q) = %+v, want dir %s", pkg, tg, want)
+		}
+	}
+
+	// Without a report/ directory, the module path is the root package.
+	bare := t.TempDir()
+	write(t, filepath.Join(bare, "go.mod"), "module report\n\ngo 1.26\n")
+	write(t, filepath.Join(bare, "run.go"), "package report\n")
+	tg, err := Locate(&Module{Root: bare, Path: "report"}, bare, Spec{Pkg: "report", Name: "run"})
+	if err != nil {
+		t.Fatalf("Locate(report) in a module with no report/: %v", err)
+	}
+	if tg.Dir != bare || tg.Rel != "." {
+		t.Errorf("Locate(report) in a module with no report/ = %+v, want the root %s", tg, bare)
+	}
+}
+
 func TestFindModuleOutsideAModule(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()

@@ -39,8 +39,8 @@ func TestGeneratedModules(t *testing.T) {
 	}{
 		{"http", []string{"--module", "example.com/team/billing"}, "billing", "billing.server"},
 		{"worker", []string{"--set", "service=Poller", "--module", "example.com/ads/scorer"}, "scorer", "scorer.poller"},
-		// The module path is NAME: toil run needs the full import path then.
-		{"func", nil, "report", "report/report.run"},
+		// The module path is NAME, and report.run is still the report/ package.
+		{"func", nil, "report", "report.run"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.template, func(t *testing.T) {

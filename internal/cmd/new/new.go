@@ -244,7 +244,7 @@ func runNew(opts *Options) error {
 	if conflicts > 0 {
 		fmt.Fprintf(opts.IO.Out, "%d file(s) in conflict were left as they are: compare them with a fresh toil new --dir elsewhere\n", conflicts)
 	}
-	run := scaffold.RunName(spec.Name, spec.Module, serviceOf(spec))
+	run := scaffold.RunName(spec.Name, serviceOf(spec))
 	fmt.Fprintf(opts.IO.Out, "\nnext:\n  cd %s\n  toil run %s\n  go test ./... && toil lint ./...\n", dir, run)
 	return nil
 }
