@@ -1,0 +1,286 @@
+package tempest
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/toilhq/toil/internal/testserver"
+	"github.com/toilhq/toil/queue/queuetest"
+	"github.com/toilhq/toil/toiltest"
+)
+
+// rankAd is a scored ad for RankSlates tests: ad "<campaign>-<placement>"
+// unless named, text and URL clean unless set.
+type rankAd struct {
+	placement, ad, campaign, advertiser string
+	score                               float64
+	freqCap                             int
+	text, url                           string
+}
+
+func (r rankAd) scored() ScoredAd {
+	a := ScoredAd{
+		Placement: r.placement, Ad: r.ad, Campaign: r.campaign, Advertiser: r.advertiser,
+		Score: r.score, FreqCap: r.freqCap, Text: r.text, URL: r.url,
+	}
+	if a.Ad == "" {
+		a.Ad = r.campaign + "-" + r.placement
+	}
+	if a.Advertiser == "" {
+		a.Advertiser = "adv-" + r.campaign
+	}
+	if a.Text == "" {
+		a.Text = "A fine product"
+	}
+	if a.URL == "" {
+		a.URL = "https://shop.example/" + r.campaign
+	}
+	return a
+}
+
+// rankPlacements are placements with these IDs.
+func rankPlacements(ids ...string) []Placement {
+	var ps []Placement
+	for _, id := range ids {
+		ps = append(ps, Placement{ID: id, Width: 300, Height: 250})
+	}
+	return ps
+}
+
+func TestRankSlates(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name       string
+		placements []Placement
+		ads        []rankAd
+		cfg        RankConfig
+		want       map[string][]string // placement → ad IDs, best first
+	}{
+		{
+			name:       "blocklist, case-insensitive, in text or URL",
+			placements: rankPlacements("p1"),
+			ads: []rankAd{
+				{placement: "p1", campaign: "c1", score: 5, text: "Win at the CASINO"},
+				{placement: "p1", campaign: "c2", score: 4, url: "https://Crypto-Coins.example/"},
+				{placement: "p1", campaign: "c3", score: 3, text: "Fresh bread"},
+			},
+			cfg:  RankConfig{Blocklist: []string{"casino", "crypto"}},
+			want: map[string][]string{"p1": {"c3-p1"}},
+		},
+		{
+			name:       "an empty blocklist word blocks nothing",
+			placements: rankPlacements("p1"),
+			ads:        []rankAd{{placement: "p1", campaign: "c1", score: 1}},
+			cfg:        RankConfig{Blocklist: []string{"", "  "}},
+			want:       map[string][]string{"p1": {"c1-p1"}},
+		},
+		{
+			name:       "one ad per advertiser per slate, the best",
+			placements: rankPlacements("p1", "p2"),
+			ads: []rankAd{
+				{placement: "p1", campaign: "c1", advertiser: "acme", score: 2},
+				{placement: "p1", campaign: "c2", advertiser: "acme", score: 3},
+				{placement: "p1", campaign: "c3", advertiser: "other", score: 1},
+				{placement: "p2", campaign: "c1", advertiser: "acme", score: 2},
+			},
+			want: map[string][]string{"p1": {"c2-p1", "c3-p1"}, "p2": {"c1-p2"}},
+		},
+		{
+			name:       "one ad per advertiser, tied scores: lowest ad ID",
+			placements: rankPlacements("p1"),
+			ads: []rankAd{
+				{placement: "p1", ad: "b", campaign: "c1", advertiser: "acme", score: 2},
+				{placement: "p1", ad: "a", campaign: "c2", advertiser: "acme", score: 2},
+			},
+			want: map[string][]string{"p1": {"a"}},
+		},
+		{
+			name:       "freq cap across slates: the best-scored entries, ties by placement ID",
+			placements: rankPlacements("p1", "p2", "p3", "p4"),
+			ads: []rankAd{
+				{placement: "p1", campaign: "c1", score: 1, freqCap: 2},
+				{placement: "p2", campaign: "c1", score: 5, freqCap: 2},
+				{placement: "p3", campaign: "c1", score: 3, freqCap: 2},
+				{placement: "p4", campaign: "c1", score: 3, freqCap: 2},
+				{placement: "p1", campaign: "c2", score: 1}, // uncapped: everywhere
+				{placement: "p2", campaign: "c2", score: 1},
+				{placement: "p3", campaign: "c2", score: 1},
+				{placement: "p4", campaign: "c2", score: 1},
+			},
+			want: map[string][]string{
+				"p1": {"c2-p1"},
+				"p2": {"c1-p2", "c2-p2"},
+				"p3": {"c1-p3", "c2-p3"},
+				"p4": {"c2-p4"},
+			},
+		},
+		{
+			name:       "an advertiser duplicate does not use up the campaign's cap",
+			placements: rankPlacements("p1", "p2"),
+			ads: []rankAd{
+				{placement: "p1", ad: "x", campaign: "c1", advertiser: "acme", score: 9, freqCap: 1},
+				{placement: "p1", ad: "y", campaign: "c1", advertiser: "acme", score: 8, freqCap: 1},
+				{placement: "p2", ad: "z", campaign: "c9", advertiser: "acme", score: 1},
+			},
+			want: map[string][]string{"p1": {"x"}, "p2": {"z"}},
+		},
+		{
+			name:       "slate size keeps the best, after the freq cap made room",
+			placements: rankPlacements("p1", "p2"),
+			ads: []rankAd{
+				{placement: "p1", campaign: "c1", score: 9, freqCap: 1},
+				{placement: "p2", campaign: "c1", score: 8, freqCap: 1}, // capped out of p2
+				{placement: "p2", campaign: "c2", score: 7},
+				{placement: "p2", campaign: "c3", score: 6},
+				{placement: "p2", campaign: "c4", score: 5},
+			},
+			cfg:  RankConfig{SlateSize: 2},
+			want: map[string][]string{"p1": {"c1-p1"}, "p2": {"c2-p2", "c3-p2"}},
+		},
+		{
+			name:       "slate size 0 means the default, 10",
+			placements: rankPlacements("p1"),
+			ads: func() []rankAd {
+				var ads []rankAd
+				for i := range 12 {
+					ads = append(ads, rankAd{placement: "p1", campaign: fmt.Sprintf("c%02d", i), score: float64(100 - i)})
+				}
+				return ads
+			}(),
+			want: map[string][]string{"p1": {"c00-p1", "c01-p1", "c02-p1", "c03-p1", "c04-p1", "c05-p1", "c06-p1", "c07-p1", "c08-p1", "c09-p1"}},
+		},
+		{
+			name:       "every placement gets a slate, empty ones too; unknown placements are ignored",
+			placements: rankPlacements("p3", "p1", "p2"),
+			ads: []rankAd{
+				{placement: "p2", campaign: "c1", score: 1},
+				{placement: "gone", campaign: "c2", score: 9},
+			},
+			want: map[string][]string{"p1": {}, "p2": {"c1-p2"}, "p3": {}},
+		},
+		{
+			name:       "order: score descending, ties by ad ID ascending",
+			placements: rankPlacements("p1"),
+			ads: []rankAd{
+				{placement: "p1", ad: "d", campaign: "c1", score: 1},
+				{placement: "p1", ad: "b", campaign: "c2", score: 2},
+				{placement: "p1", ad: "c", campaign: "c3", score: 2},
+				{placement: "p1", ad: "a", campaign: "c4", score: 2},
+				{placement: "p1", ad: "e", campaign: "c5", score: 3},
+			},
+			want: map[string][]string{"p1": {"e", "a", "b", "c", "d"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var ads []ScoredAd
+			for _, a := range tt.ads {
+				ads = append(ads, a.scored())
+			}
+			slates := RankSlates(tt.placements, ads, tt.cfg)
+			var order []string
+			got := map[string][]string{}
+			for _, s := range slates {
+				order = append(order, s.Placement)
+				if s.Ads == nil {
+					t.Errorf("slate %s: Ads is nil, want an empty list", s.Placement)
+				}
+				got[s.Placement] = []string{}
+				for _, a := range s.Ads {
+					got[s.Placement] = append(got[s.Placement], a.Ad)
+				}
+			}
+			if !slices.IsSorted(order) || len(order) != len(tt.placements) {
+				t.Errorf("slates for %v, want one per placement in ID order", order)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("RankSlates:\n got  %v\n want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestPostfilterConfigRejectsSlateSizeZero(t *testing.T) {
+	t.Parallel()
+	c := PostfilterConfig{SlateSize: 0}
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "slate_size") {
+		t.Errorf("Validate(slate_size 0) = %v, want an error naming slate_size", err)
+	}
+	c.SetDefaults()
+	if !slices.Equal(c.Blocklist, DefaultBlocklist) {
+		t.Errorf("default blocklist %v, want %v", c.Blocklist, DefaultBlocklist)
+	}
+}
+
+// rankPages splits a cycle's scored ads into pages of the cycle.
+func rankPages(cycle int64, placements []Placement, ads []ScoredAd, pages int) []Scored {
+	var out []Scored
+	for i := range pages {
+		s := Scored{PageJob: PageJob{Cycle: cycle, Page: i + 1, Pages: pages, Placements: placements}, Ads: []ScoredAd{}}
+		for j := i; j < len(ads); j += pages {
+			s.Ads = append(s.Ads, ads[j])
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func TestPostfilterPublishesEachCompleteCycleOnce(t *testing.T) {
+	t.Parallel()
+	rdb := testserver.Redis(t)
+	url := queuetest.MemURL(t)
+	slatesOut := rankSubscribe[Slates](t, url, TopicSlates, "test.slates")
+	cfg := rankQueue("in", url, TopicScored) + rankQueue("out", url, TopicSlates) +
+		fmt.Sprintf("redis: {url: %q}\nslate_size: 3\n", rdb.URL())
+	toiltest.Run(t, &Postfilter{}, toiltest.Name("tempest.postfilter"), toiltest.Config(cfg)).WaitReady()
+	in := rankPublisher[Scored](t, url, TopicScored, "test.scored")
+
+	// Score a fixture cycle, as the scorer would, and split it into pages.
+	c := scoreCandidatesPage(60, 8)
+	ads := scoreCandidates(c.Campaigns, c.Placements, slices.Repeat([]string{ModelV1}, len(c.Placements)))
+	pages := rankPages(1, c.Placements, ads, 4)
+	want := RankSlates(c.Placements, ads, RankConfig{Blocklist: DefaultBlocklist, SlateSize: 3})
+	shown := 0
+	for i := range want {
+		want[i].Cycle = 1
+		shown += len(want[i].Ads)
+	}
+	if shown == 0 || shown == len(ads) {
+		t.Fatalf("the fixture's slates show %d of %d scored ads: the test needs some shown and some dropped", shown, len(ads))
+	}
+	ctx := context.Background()
+	publish := func(s Scored) {
+		t.Helper()
+		if err := in.Out.Publish(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Out of order, pages 3 and 1 twice before the cycle is complete.
+	for _, i := range []int{2, 0, 2, 0, 1, 3} {
+		publish(pages[i])
+	}
+	first := rankRecv(t, slatesOut)
+	if first.Cycle != 1 || !reflect.DeepEqual(first.Slates, want) {
+		t.Fatalf("cycle 1 published as cycle %d with slates\n%+v\nwant\n%+v", first.Cycle, first.Slates, want)
+	}
+	if len(first.Placements) != len(c.Placements) {
+		t.Errorf("Slates carries %d placements, want %d", len(first.Placements), len(c.Placements))
+	}
+	// A one-page cycle 2 marks where cycle 1's messages end: the bus keeps
+	// order, so a second publish of cycle 1 would arrive before it.
+	publish(rankPages(2, c.Placements, ads, 1)[0])
+	if next := rankRecv(t, slatesOut); next.Cycle != 2 {
+		t.Fatalf("after cycle 1, got Slates of cycle %d, want cycle 2: cycle 1 was published more than once", next.Cycle)
+	}
+	// A page redelivered after the cycle completed publishes it again, the
+	// same slates: the pusher, idempotent, then changes nothing.
+	publish(pages[1])
+	again := rankRecv(t, slatesOut)
+	if !reflect.DeepEqual(again, first) {
+		t.Errorf("the redelivered page published\n%+v\nwant the same Slates as before\n%+v", again, first)
+	}
+}
