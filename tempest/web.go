@@ -91,7 +91,7 @@ const (
 // has one, so the first request is served from it rather than answered 503.
 func (s *Web) Setup(ctx context.Context) error {
 	s.loads = s.Stats.CounterVec("tempest_web_loads_total",
-		"Checks of tempest:pushed and loads of a cycle, by result (loaded, unchanged, redis_down, error).", "result")
+		"Checks of tempest:pushed and loads of a cycle, by result (loaded, unchanged, moved: a newer cycle landed mid-load, redis_down, error).", "result")
 	s.published = s.Stats.CounterVec("tempest_web_events_total",
 		"Impressions and clicks web published, by kind and result (published, error).", "kind", "result")
 
@@ -154,6 +154,10 @@ func (s *Web) poll(ctx context.Context, st *webPollState) {
 		return
 	}
 	snap, err := webLoad(ctx, s.Redis.Client)
+	if errors.Is(err, errWebMoved) {
+		s.loads.WithLabelValues("moved").Inc()
+		return // not a problem: the next poll loads the newer cycle
+	}
 	if err != nil {
 		s.loads.WithLabelValues("error").Inc()
 		s.logProblem(st, "load the pushed slates; serving the last cycle loaded until the next poll", err)

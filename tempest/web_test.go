@@ -3,6 +3,7 @@ package tempest_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/toilhq/toil/internal/testserver"
 	"github.com/toilhq/toil/queue/queuetest"
+	"github.com/toilhq/toil/redis"
 	"github.com/toilhq/toil/tempest"
 	"github.com/toilhq/toil/toiltest"
 )
@@ -361,4 +363,19 @@ func webMetric(t *testing.T, svc *toiltest.Service, series string) float64 {
 		}
 	}
 	return 0
+}
+
+func TestReadSlate(t *testing.T) {
+	t.Parallel()
+	_, rdb := webRedis(t)
+	one := webCycle(7, 2)
+	webPush(t, rdb, one)
+	got, err := tempest.ReadSlate(context.Background(), rdb, "p1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	webEqual(t, "ReadSlate(p1)", got, one.Slates[0])
+	if _, err := tempest.ReadSlate(context.Background(), rdb, "p2"); !errors.Is(err, redis.Nil) {
+		t.Errorf("ReadSlate(p2) error = %v, want one wrapping redis.Nil", err)
+	}
 }
