@@ -136,19 +136,19 @@ type allStage struct {
 	args   []string
 }
 
-// Setup checks Redis, then starts every stage and waits until each is
-// ready.
+// Setup checks the stages file and Redis, then starts every stage and
+// waits until each is ready.
 func (a *All) Setup(ctx context.Context) error {
 	cfg := a.Config()
+	stagesFile, err := allStagesFile(cfg.Stages)
+	if err != nil {
+		return err
+	}
 	redisURL := cfg.Redis
 	if redisURL == "" {
 		redisURL = redis.DefaultURL
 	}
 	if err := allPingRedis(ctx, redisURL); err != nil {
-		return err
-	}
-	stagesFile, err := allStagesFile(cfg.Stages)
-	if err != nil {
 		return err
 	}
 	queues := cfg.Queues
