@@ -16,9 +16,9 @@ import (
 
 // warmConfig is a warmer's config for tests: an interval long enough that
 // each worker tries to plan once, and quick retries.
-func warmConfig(inventory, bus, redisURL string, planning bool) string {
+func warmConfig(inventory, bus, redisURL string, planning bool, retries int) string {
 	return "inventory: " + inventory + "\n" +
-		"interval: 1h\nfetch_timeout: 5s\nretries: 10\nbackoff: 1ms\n" +
+		"interval: 1h\nfetch_timeout: 5s\nretries: " + strconv.Itoa(retries) + "\nbackoff: 1ms\n" +
 		"planning: " + strconv.FormatBool(planning) + "\n" +
 		"jobs: {url: " + bus + ", topic: " + TopicPages + ", max_attempts: 3, backoff: {initial: 1ms, max: 1ms}}\n" +
 		"plan: " + preEndpoint(bus, TopicPages) + "\n" +
@@ -68,7 +68,7 @@ func TestWarmerFetchesEveryPageOnceFromAFlakyInventory(t *testing.T) {
 	batches := preStartSink[Batch](t, "test.prefilter", bus, TopicBatches)
 
 	w := &Warmer{}
-	toiltest.Run(t, w, toiltest.Config(warmConfig(inv.URL(""), bus, rs.URL(), true))).WaitReady()
+	toiltest.Run(t, w, toiltest.Config(warmConfig(inv.URL(""), bus, rs.URL(), true, 10))).WaitReady()
 	pages := warmCollect(t, batches)
 
 	if len(pages) != 12 {
@@ -129,7 +129,7 @@ func TestWarmerWorkersPlanEachCycleOnce(t *testing.T) {
 	inv.WaitReady()
 	batches := preStartSink[Batch](t, "test.prefilter", bus, TopicBatches)
 
-	cfg := toiltest.Config(warmConfig(inv.URL(""), bus, rs.URL(), true))
+	cfg := toiltest.Config(warmConfig(inv.URL(""), bus, rs.URL(), true, 10))
 	w1, w2 := &Warmer{}, &Warmer{}
 	s1 := toiltest.Run(t, w1, cfg, toiltest.Env("TOIL_WORKER=1"))
 	s2 := toiltest.Run(t, w2, cfg, toiltest.Env("TOIL_WORKER=2"))
@@ -175,7 +175,7 @@ func TestWarmerGivesUpOnAPageThatKeepsFailing(t *testing.T) {
 	dead := preStartSink[PageJob](t, "test.dlq", bus, TopicPages+".dlq")
 	batches := preStartSink[Batch](t, "test.prefilter", bus, TopicBatches)
 	w := &Warmer{}
-	toiltest.Run(t, w, toiltest.Config(warmConfig(inv.URL(""), bus, rs.URL(), false))).WaitReady()
+	toiltest.Run(t, w, toiltest.Config(warmConfig(inv.URL(""), bus, rs.URL(), false, 2))).WaitReady()
 	jobs := preStartPub[PageJob](t, "test.planner", bus, TopicPages)
 
 	job := PageJob{Cycle: 7, Page: 2, Pages: 2, At: seedEpoch}
@@ -186,9 +186,9 @@ func TestWarmerGivesUpOnAPageThatKeepsFailing(t *testing.T) {
 	if got.Cycle != 7 || got.Page != 2 {
 		t.Errorf("dead-lettered %+v, want page 2 of cycle 7", got)
 	}
-	// 3 queue attempts of 11 requests each.
-	if n := preMetric(t, w.Stats, "tempest_warmer_fetch_errors_total"); n != 33 {
-		t.Errorf("tempest_warmer_fetch_errors_total = %v, want 33", n)
+	// 3 queue attempts of 3 requests each.
+	if n := preMetric(t, w.Stats, "tempest_warmer_fetch_errors_total"); n != 9 {
+		t.Errorf("tempest_warmer_fetch_errors_total = %v, want 9", n)
 	}
 	select {
 	case b := <-batches:
