@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"net/url"
 	"os"
 	"slices"
@@ -352,17 +353,26 @@ func allStagesFile(path string) (string, error) {
 
 // allPingRedis checks that Redis answers, retrying for a few seconds (it
 // may be starting beside us), so a missing server is one clear error
-// rather than eight stages timing out.
+// rather than eight stages timing out. It dials first: go-redis would log
+// every failed dial to stderr on its own.
 func allPingRedis(ctx context.Context, raw string) error {
 	opts, err := goredis.ParseURL(raw)
 	if err != nil {
 		return fmt.Errorf("redis %s: %w", allRedact(raw), err)
 	}
-	rdb := goredis.NewClient(opts)
-	defer rdb.Close()
+	var d net.Dialer
 	err = toil.Retry(ctx, 3*time.Second, func(ctx context.Context) error {
-		return rdb.Ping(ctx).Err()
+		conn, err := d.DialContext(ctx, opts.Network, opts.Addr)
+		if err != nil {
+			return err
+		}
+		return conn.Close()
 	}, nil)
+	if err == nil {
+		rdb := goredis.NewClient(opts)
+		defer rdb.Close()
+		err = rdb.Ping(ctx).Err()
+	}
 	if err != nil {
 		return fmt.Errorf("tempest.all needs Redis and none answers at %s: %w; start one (redis-server) or set REDIS_URL", allRedact(raw), err)
 	}
