@@ -80,7 +80,7 @@ func failCycleSlates(c int64, common int) Slates {
 			slate.Ads = append(slate.Ads, ScoredAd{
 				Placement: id, Ad: ad, Campaign: "camp-" + ad, Advertiser: fmt.Sprintf("adv-%d", k),
 				BidMicros: 1000 + c, URL: "https://fail.example/" + ad,
-				Text: fmt.Sprintf("cycle %d ad %s: a text long enough to give the pusher some bytes to move", c, ad),
+				Text:  fmt.Sprintf("cycle %d ad %s: a text long enough to give the pusher some bytes to move", c, ad),
 				Width: 300, Height: 250, CTR: 0.01, Score: float64(10*(10-k)) + float64(c)/1e6, Model: "v1",
 			})
 		}
@@ -703,7 +703,9 @@ func failRedisRestarted(t *testing.T, bins map[string]string) {
 			failEventually(t, time.Minute, func() bool {
 				n, _ := rdb.HGet(ctx, KeyCampaignStats(campaign), "impressions").Int64()
 				return n >= 1
-			}, func() string { return "stats never counted the impression posted after the restart\n" + procs[len(procs)-1].Log() })
+			}, func() string {
+				return "stats never counted the impression posted after the restart\n" + procs[len(procs)-1].Log()
+			})
 			break
 		}
 	}
