@@ -53,7 +53,7 @@ const warmMaxBackoff = 2 * time.Second
 // Warmer fetches the inventory into the pipeline, a cycle at a time.
 //
 // Planning: every worker tries, each interval, to take the Redis lock
-// tempest:cycle:lock (SET NX PX interval); the one that gets it plans
+// tempest:cycle:lock (SET NX, expiring after interval); the one that gets it plans
 // the next cycle: INCR tempest:cycle, fetch the placements and page 1
 // (to learn how many pages there are), and publish a PageJob per page on
 // Plan. Fetching: every worker consumes PageJobs on Jobs, fetches the page

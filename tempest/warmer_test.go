@@ -67,8 +67,10 @@ func TestWarmerFetchesEveryPageOnceFromAFlakyInventory(t *testing.T) {
 	d := Seed(SeedConfig{Campaigns: 230, Placements: 6, Seed: 11, Epoch: seedEpoch})
 	batches := preStartSink[Batch](t, "test.prefilter", bus, TopicBatches)
 
+	// 20 retries: planning fails (and the test with it) only if one
+	// request fails 21 times in a row, about once in two million.
 	w := &Warmer{}
-	toiltest.Run(t, w, toiltest.Config(warmConfig(inv.URL(""), bus, rs.URL(), true, 10))).WaitReady()
+	toiltest.Run(t, w, toiltest.Config(warmConfig(inv.URL(""), bus, rs.URL(), true, 20))).WaitReady()
 	pages := warmCollect(t, batches)
 
 	if len(pages) != 12 {
