@@ -21,13 +21,14 @@ import (
 )
 
 // AllConfig is tempest.all's config, under tempest.all. The stages' own
-// settings stay in their sections of the stages file.
+// settings stay in their sections of the stages file, keyed by their names
+// in toil.yaml (inventory, warmer, ...), as under toil dev.
 type AllConfig struct {
-	// Stages is the config file holding the stages' sections
-	// (tempest.inventory, tempest.warmer, ...), relative to the working
+	// Stages is the config file holding the stages' sections (inventory,
+	// warmer, ... as toil.yaml names them), relative to the working
 	// directory. When it is the default and missing, the stages run on
 	// their defaults.
-	Stages string `default:"toil.config.yaml" help:"config file with the stages' sections (tempest.warmer, ...)"`
+	Stages string `default:"toil.config.yaml" help:"config file with the stages' sections (inventory, warmer, ...)"`
 	// Queues is where the stages' queues are; empty means a bus inside
 	// this process. Its env tag lets toil dev's NATS_URL pick it.
 	Queues string `env:"NATS_URL" help:"the stages' queues: mem://NAME, nats://HOST:4222 or redis://HOST:6379/0 (default: NATS_URL, else in this process)"`
@@ -87,7 +88,8 @@ func allRedact(raw string) string {
 // All is tempest.all: the whole pipeline in one process, the talk's
 // do_all_of_it, for tests and tiny deployments. It runs the same stage
 // types as the layout in toil.yaml, each with toil.Run as its own service
-// (its own config section, metrics and admin endpoint), on one bus in this
+// under its name in toil.yaml (its own config section, metrics and admin
+// endpoint), on one bus in this
 // process by default or on the queues it is given (NATS_URL under toil
 // dev), with every stage's state in one Redis.
 //
@@ -182,27 +184,27 @@ func (a *All) Setup(ctx context.Context) error {
 	}
 
 	a.inv, a.web = &Inventory{}, &Web{}
-	inv := start(allStage{name: "tempest.inventory", svc: a.inv, args: []string{"--http.addr=" + cfg.InventoryAddr}})
+	inv := start(allStage{name: "inventory", svc: a.inv, args: []string{"--http.addr=" + cfg.InventoryAddr}})
 	if err := a.waitReady(ctx, inv); err != nil {
 		return a.abort(err)
 	}
 	runs := []*allRun{}
 	for _, st := range []allStage{
-		{name: "tempest.warmer", svc: &Warmer{},
+		{name: "warmer", svc: &Warmer{},
 			queues: map[string]string{"jobs": TopicPages, "plan": TopicPages, "out": TopicBatches},
 			args:   []string{"--inventory=http://" + a.inv.HTTP.Addr()}},
-		{name: "tempest.prefilter", svc: &Prefilter{},
+		{name: "prefilter", svc: &Prefilter{},
 			queues: map[string]string{"in": TopicBatches, "out": TopicCandidates}},
-		{name: "tempest.scorer", svc: &Scorer{},
+		{name: "scorer", svc: &Scorer{},
 			queues: map[string]string{"in": TopicCandidates, "out": TopicScored}},
-		{name: "tempest.postfilter", svc: &Postfilter{},
+		{name: "postfilter", svc: &Postfilter{},
 			queues: map[string]string{"in": TopicScored, "out": TopicSlates}},
-		{name: "tempest.pusher", svc: &Pusher{},
+		{name: "pusher", svc: &Pusher{},
 			queues: map[string]string{"in": TopicSlates}},
-		{name: "tempest.web", svc: a.web,
+		{name: "web", svc: a.web,
 			queues: map[string]string{"events": TopicEvents},
 			args:   []string{"--http.addr=" + cfg.WebAddr}},
-		{name: "tempest.stats", svc: &Stats{},
+		{name: "stats", svc: &Stats{},
 			queues: map[string]string{"in": TopicEvents}},
 	} {
 		runs = append(runs, start(st))
@@ -312,7 +314,7 @@ func (a *All) WebAddr() string { return a.web.HTTP.Addr() }
 func (a *All) InventoryAddr() string { return a.inv.HTTP.Addr() }
 
 // AdminAddr is the host:port of a stage's admin endpoint (/metrics,
-// /healthz, ...), by service name ("tempest.prefilter"), or "" for a
+// /healthz, ...), by its name in toil.yaml ("prefilter"), or "" for a
 // stage not started.
 func (a *All) AdminAddr(service string) string {
 	a.mu.Lock()

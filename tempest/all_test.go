@@ -18,8 +18,8 @@ func TestAllServesAdsOnItsOwnBus(t *testing.T) {
 	p := e2eStart(t, "")
 	p.waitCycle(t, 0)
 	p.checkSlates(t, oracleSlates(p.data, oracleInput{At: time.Now(), Blocklist: e2eBlocklist, SlateSize: 10}))
-	for _, stage := range []string{"tempest.inventory", "tempest.warmer", "tempest.prefilter", "tempest.scorer",
-		"tempest.postfilter", "tempest.pusher", "tempest.web", "tempest.stats"} {
+	for _, stage := range []string{"inventory", "warmer", "prefilter", "scorer",
+		"postfilter", "pusher", "web", "stats"} {
 		if p.all.AdminAddr(stage) == "" {
 			t.Errorf("AdminAddr(%q) is empty: the stage's metrics are out of reach", stage)
 		}

@@ -58,7 +58,7 @@ func e2eStart(t *testing.T, queuesURL string) *e2ePipeline {
 	epoch := time.Now().UTC().Truncate(time.Hour)
 	stages := filepath.Join(t.TempDir(), "toil.config.yaml")
 	e2eWriteFile(t, stages, fmt.Sprintf(`
-tempest.inventory:
+inventory:
   campaigns: %d
   placements: %d
   seed: %d
@@ -66,14 +66,14 @@ tempest.inventory:
   page_size: %d
   latency: 1ms
   failure_rate: 0.2
-tempest.warmer:
+warmer:
   interval: 1s
   retries: 8
   backoff: 5ms
-tempest.postfilter:
+postfilter:
   blocklist: [%s]
   slate_size: 10
-tempest.web:
+web:
   poll: 20ms
 `, e2eCampaigns, e2ePlacements, e2eSeed, epoch.Format(time.RFC3339), e2ePageSize, strings.Join(e2eBlocklist, ", ")))
 
@@ -140,7 +140,7 @@ func TestEndToEnd(t *testing.T) {
 	if malformed == 0 {
 		t.Fatal("the seed has no malformed record: the test checks nothing; pick another seed")
 	}
-	if n := p.metric(t, "tempest.prefilter", `tempest_prefilter_dropped_total{reason="malformed"}`); n < float64(malformed) {
+	if n := p.metric(t, "prefilter", `tempest_prefilter_dropped_total{reason="malformed"}`); n < float64(malformed) {
 		t.Errorf("tempest_prefilter_dropped_total{reason=\"malformed\"} is %v after a whole cycle; the seed served %d malformed records", n, malformed)
 	}
 
