@@ -323,7 +323,7 @@ func TestWebSurvivesRedisOutage(t *testing.T) {
 	// that it really tried while redis was down before bringing redis back.
 	fresh := webStart(t, rs, events)
 	webWait(t, "the fresh web to fail a dial to redis", func() bool {
-		return webMetric(t, fresh, `redis_dials_total{client="redis",result="error"}`) > 0
+		return statsMetric(t, fresh, "redis_dials_total", `client="redis"`, `result="error"`) > 0
 	})
 	rs.Restart() // empty, as after a crash without persistence
 	fresh.WaitReady()
@@ -348,21 +348,6 @@ func TestWebSurvivesRedisOutage(t *testing.T) {
 		})
 		webEqual(t, name+" web: GET /ads?placement=p1&n=10", webAds(t, svc, "placement=p1&n=10"), webWant(two.Slates[0], 10))
 	}
-}
-
-// webMetric reads one sample from the service's /metrics; 0 if absent.
-func webMetric(t *testing.T, svc *toiltest.Service, series string) float64 {
-	t.Helper()
-	a := webDo(t, http.MethodGet, svc.AdminURL("/metrics"))
-	for line := range strings.SplitSeq(string(a.body), "\n") {
-		if v, ok := strings.CutPrefix(line, series+" "); ok {
-			var f float64
-			if _, err := fmt.Sscan(v, &f); err == nil {
-				return f
-			}
-		}
-	}
-	return 0
 }
 
 func TestReadSlate(t *testing.T) {
