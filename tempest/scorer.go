@@ -61,13 +61,19 @@ func (s *Scorer) models(ctx context.Context, placements []Placement) []string {
 // so an empty page is "ads": [] on the wire.
 func scoreCandidates(campaigns []Campaign, placements []Placement, models []string) []ScoredAd {
 	ads := []ScoredAd{}
-	for _, c := range campaigns {
-		for _, a := range c.Ads {
-			for i, p := range placements {
-				if !Matches(p, c, a) {
+	// Indexes, not range values: copying a Campaign and a Placement for
+	// every pair costs more than the check itself.
+	for ci := range campaigns {
+		c := &campaigns[ci]
+		for ai := range c.Ads {
+			a := &c.Ads[ai]
+			for pi := range placements {
+				p := &placements[pi]
+				// The size test first: it rejects most pairs, cheaply.
+				if a.Width != p.Width || a.Height != p.Height || !Matches(*p, *c, *a) {
 					continue
 				}
-				ads = append(ads, scoreAd(p, c, a, models[i]))
+				ads = append(ads, scoreAd(*p, *c, *a, models[pi]))
 			}
 		}
 	}
