@@ -53,6 +53,12 @@ const DefaultURL = "redis://127.0.0.1:6379/0"
 // reports the worker not ready while PING fails (name Redis.ping for a
 // field Redis), and ready again once it answers.
 //
+// With optional: true, for a service that keeps working without Redis
+// (serving what it already holds), the start tries the server once and goes
+// on without it, and /readyz leaves Redis out: a Redis outage then never
+// takes the service out of a load balancer. Its commands fail until the
+// server answers.
+//
 // Metrics, labelled client=<the field's config key>:
 // redis_command_duration_seconds{client,command,result} (result: ok, nil,
 // error; a pipeline counts as command "pipeline"),
@@ -97,6 +103,11 @@ type Config struct {
 	PoolTimeout    time.Duration `koanf:"pool_timeout" help:"time to wait for a free connection when all are busy (0: read_timeout + 1s)"`
 	ConnectTimeout time.Duration `koanf:"connect_timeout" default:"10s" help:"how long the start keeps trying to reach the server (bounded by the setup timeout)"`
 	PingTimeout    time.Duration `koanf:"ping_timeout" default:"1s" help:"time the /readyz PING may take before the worker is reported not ready"`
+	// Optional is for a service that keeps working while Redis is down
+	// (tempest's web serves its last snapshot): the start does not wait
+	// for the server and /readyz does not depend on it. Its commands fail
+	// until the server answers.
+	Optional bool `help:"start and stay ready without the server: the start does not wait for it and /readyz leaves it out (commands fail until it answers)"`
 
 	Switches SwitchesConfig
 }
@@ -214,6 +225,19 @@ func (c *Client) ToilPreSetup(ctx context.Context, env *toil.MixinEnv) error {
 	rdb := goredis.NewClient(opt)
 	rdb.AddHook(newMetricsHook(env.Stats, env.Section))
 	ping := func(ctx context.Context) error { return rdb.Ping(ctx).Err() }
+	var missing error // why an optional server did not answer at start
+	if cfg.Optional {
+		// One try: an optional server is not waited for, but a refusal
+		// (a wrong password) is still a config error worth failing on.
+		ping = func(ctx context.Context) error {
+			err := rdb.Ping(ctx).Err()
+			if err != nil && !permanent(err) {
+				missing = err
+				return nil
+			}
+			return err
+		}
+	}
 	if err := toil.Retry(ctx, cfg.ConnectTimeout, ping, permanent); err != nil {
 		_ = rdb.Close()
 		hint := fmt.Sprintf("check that the server runs and that %s points to it", from)
@@ -224,8 +248,18 @@ func (c *Client) ToilPreSetup(ctx context.Context, env *toil.MixinEnv) error {
 	}
 	c.Client = rdb
 	registerPoolStats(env, rdb)
-	env.AddReadyCheck("ping", c.ping)
-	env.Log.Info("connected to redis", "url", c.shown, "from", from)
+	if cfg.Optional {
+		// The service keeps working without Redis, so Redis being down
+		// must not take it out of a load balancer.
+		if missing != nil {
+			env.Log.Warn("redis does not answer; running without it until it does (optional: true)", "url", c.shown, "from", from, "err", missing)
+		} else {
+			env.Log.Info("connected to redis", "url", c.shown, "from", from, "optional", true)
+		}
+	} else {
+		env.AddReadyCheck("ping", c.ping)
+		env.Log.Info("connected to redis", "url", c.shown, "from", from)
+	}
 
 	if cfg.Switches.Enabled {
 		c.store = NewSwitchStore(rdb, cfg.Switches.Key)
@@ -237,8 +271,10 @@ func (c *Client) ToilPreSetup(ctx context.Context, env *toil.MixinEnv) error {
 			switchErrors.Inc()
 			env.Log.Error("redis switches", "key", c.store.key, "err", err)
 		}
-		if err := c.store.sync(ctx, env.Switch, c.switchErr); err != nil {
+		if err := c.store.sync(ctx, env.Switch, c.switchErr); err != nil && !cfg.Optional {
 			return fmt.Errorf("load switches from redis %s: %w", c.shown, err)
+		} else if err != nil {
+			c.switchErr(fmt.Errorf("load switches: %w; the watch retries", err))
 		}
 		env.Log.Info("switches from redis", "key", c.store.key, "switches", len(env.Switch.Names()))
 	}

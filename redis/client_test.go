@@ -234,3 +234,58 @@ func TestBadSettingsAreConfigErrors(t *testing.T) {
 		}
 	}
 }
+
+// optional: true starts without the server and stays ready through an
+// outage; commands work once the server answers.
+func TestOptionalServerDownAtStart(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Redis(t)
+	srv.Stop()
+	c := &cache{}
+	svc := toiltest.Run(t, c, toiltest.Config("redis: {url: "+srv.URL()+", optional: true}"))
+	svc.WaitReady()
+	if code, body := get(t, svc.AdminURL("/readyz")); code != http.StatusOK {
+		t.Errorf("/readyz with an optional server down = %d, want 200:\n%s", code, body)
+	}
+	if !strings.Contains(svc.Logs(), "redis does not answer; running without it") {
+		t.Errorf("the start should say it goes on without redis:\n%s", svc.Logs())
+	}
+	if err := c.Redis.Set(t.Context(), "k", "v", 0).Err(); err == nil {
+		t.Error("SET succeeded with the server down")
+	}
+
+	srv.Restart()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := c.Redis.Set(t.Context(), "k", "v", 0).Err()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("SET still fails 30s after the server came back: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	srv.Stop()
+	if code, body := get(t, svc.AdminURL("/readyz")); code != http.StatusOK {
+		t.Errorf("/readyz during an outage of an optional server = %d, want 200:\n%s", code, body)
+	}
+}
+
+// optional does not hide a refusal: a wrong password is a config error.
+func TestOptionalServerStillRejectsWrongPassword(t *testing.T) {
+	t.Parallel()
+	srv := testserver.Redis(t)
+	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr()})
+	defer admin.Close()
+	if err := admin.ConfigSet(t.Context(), "requirepass", "right-pw").Err(); err != nil {
+		t.Fatal(err)
+	}
+	err := toil.Run(t.Context(), "tempest.web", &cache{},
+		toil.WithEnv("REDIS_URL=redis://:wrong@"+srv.Addr()+"/0"),
+		toil.WithConfigFile(""), toil.WithAdminAddr(""), toil.WithLogOutput(io.Discard),
+		toil.WithArgs("--redis.optional=true"))
+	if err == nil || !strings.Contains(err.Error(), "WRONGPASS") {
+		t.Fatalf("Run with a wrong password and optional: %v, want a WRONGPASS error", err)
+	}
+}
