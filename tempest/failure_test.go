@@ -144,10 +144,11 @@ tempest.pusher:
 
 	// The publisher: every cycle in order, as the postfilter publishes
 	// them, while the test watches for the moment to kill.
+	pubCtx, stopPub := context.WithCancel(ctx)
 	pubDone := make(chan error, 1)
 	go func() {
 		for c := int64(1); c <= cycles; c++ {
-			if err := src.Out.Publish(ctx, published[c]); err != nil {
+			if err := src.Out.Publish(pubCtx, published[c]); err != nil {
 				pubDone <- fmt.Errorf("publish cycle %d: %w", c, err)
 				return
 			}
@@ -157,8 +158,9 @@ tempest.pusher:
 	var pubErr error
 	pubFinished := false
 	defer func() {
+		stopPub()
 		if !pubFinished {
-			<-pubDone // the publisher ends with ctx at the latest
+			<-pubDone
 		}
 	}()
 
@@ -505,7 +507,7 @@ func failRedisRestarted(t *testing.T, bins map[string]string) {
 	start("tempest.postfilter", 1, false)
 	start("tempest.scorer", 1, false)
 	prefilter := start("tempest.prefilter", 1, false)
-	start("tempest.stats", 1, false)
+	stats := start("tempest.stats", 1, false)
 	web := start("tempest.web", 1, true)
 	start("tempest.warmer", 1, false)
 	start("tempest.warmer", 2, false)
@@ -704,7 +706,7 @@ func failRedisRestarted(t *testing.T, bins map[string]string) {
 				n, _ := rdb.HGet(ctx, KeyCampaignStats(campaign), "impressions").Int64()
 				return n >= 1
 			}, func() string {
-				return "stats never counted the impression posted after the restart\n" + procs[len(procs)-1].Log()
+				return "stats never counted the impression posted after the restart\n" + stats.Log()
 			})
 			break
 		}

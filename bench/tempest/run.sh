@@ -1,0 +1,147 @@
+#!/bin/sh
+# bench/tempest/run.sh: tempest's web under `toil dev`, side by side with a
+# bare net/http hello world, in one run:
+#
+#   1. pipeline throughput: ads/s from inventory to slates in Redis, per cycle
+#      (bench/tempest/pipeline reads tempest:cycle and tempest:pushed);
+#   2. ROUNDS rounds, each: the hello world (bench/http/bare), web direct
+#      (its shared socket, the 4 workers behind it) and web through toil
+#      dev's proxy; each first at its maximum rate (load -c CONNS), then an
+#      open loop at half of that maximum, for p99 at half load;
+#   3. RSS: each web worker's peak during the maximum-rate runs, and the sum
+#      over toil dev and every process under it (the whole layout: 16 + 2 + 2
+#      + 4 workers and the rest, the embedded NATS inside toil, redis-server).
+#
+# The layout is tempest/toil.yaml as committed, run from a copy of the work
+# tree with its ports moved up by 10000 (8000 -> 18000, 8081 -> 18081,
+# 8090 -> 18090), so it runs beside a `toil dev` someone has on the real ports.
+# Everything runs on this machine, load generator included, on 127.0.0.1.
+#
+# Usage (from the repository root; needs redis-server and jq):
+#   bench/tempest/run.sh [ROUNDS] [DURATION]
+set -eu
+ROUNDS=${1:-3}
+DURATION=${2:-10s}
+CONNS=${CONNS:-64}
+CAMPAIGNS=${CAMPAIGNS:-2000}
+root=$(pwd)
+dir=$(mktemp -d)
+devpid=""
+barepid=""
+cleanup() {
+	if [ -n "$devpid" ]; then
+		kill -TERM "$devpid" 2>/dev/null || true
+		wait "$devpid" 2>/dev/null || true
+	fi
+	if [ -n "$barepid" ]; then
+		kill "$barepid" 2>/dev/null || true
+		wait "$barepid" 2>/dev/null || true
+	fi
+	rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+
+go build -o "$dir/toil" ./cmd/toil
+go build -o "$dir/load" ./bench/tempest/load
+go build -o "$dir/pipeline" ./bench/tempest/pipeline
+go build -o "$dir/bare" ./bench/http/bare
+
+# The work tree as it is (tracked and new files, not ignored ones).
+mkdir "$dir/src"
+git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -C "$dir/src" -xf -
+sed -i -e 's/127\.0\.0\.1:8000/127.0.0.1:18000/; s/127\.0\.0\.1:8081/127.0.0.1:18081/; s/127\.0\.0\.1:8090/127.0.0.1:18090/' \
+	"$dir/src/tempest/toil.yaml"
+
+# Workers inherit toil dev's environment: the warmers find the moved
+# inventory, and the inventory serves CAMPAIGNS campaigns.
+TOIL_WARMER_INVENTORY=http://127.0.0.1:18090 \
+	TOIL_INVENTORY_CAMPAIGNS=$CAMPAIGNS \
+	LOG_LEVEL=warn NO_COLOR=1 "$dir/toil" -C "$dir/src/tempest" dev >"$dir/dev.log" 2>&1 &
+devpid=$!
+PORT=18180 "$dir/bare" 2>"$dir/bare.log" &
+barepid=$!
+
+status() { "$dir/toil" -C "$dir/src/tempest" dev status --json 2>/dev/null || true; }
+i=0
+until curl -sf http://127.0.0.1:18000/placements 2>/dev/null | grep -q '"cycle"'; do
+	i=$((i + 1))
+	if [ $i -ge 600 ] || ! kill -0 "$devpid" 2>/dev/null; then
+		echo "toil dev never served /placements"; tail -50 "$dir/dev.log"; exit 1
+	fi
+	sleep 0.5
+done
+until curl -sf http://127.0.0.1:18180/ >/dev/null; do sleep 0.1; done
+
+redis=$(status | jq -r '.backing[] | select(.name == "redis") | .addr')
+webpids=$(status | jq -r '.services[] | select(.name == "web") | .workers[].pid')
+urls=$(curl -sf http://127.0.0.1:18000/placements | jq -r '.placements[].id' |
+	awk '{ printf "http://127.0.0.1:PORT/ads?placement=%s&n=3\n", $1 }')
+direct=$(echo "$urls" | sed 's/PORT/18081/')
+proxied=$(echo "$urls" | sed 's/PORT/18000/')
+
+# rss_tree: the RSS in KiB of $1 and every process under it.
+rss_tree() {
+	ps -e -o pid=,ppid=,rss= | awk -v root="$1" '
+		{ parent[$1] = $2; rss[$1] = $3 }
+		END {
+			for (p in rss) {
+				q = p
+				while (q != "" && q != 0 && q != root) q = parent[q]
+				if (q == root) sum += rss[p]
+			}
+			print sum
+		}'
+}
+rss_of() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+# sample_rss FILE: every 200ms until killed, one line "pid rss" per web
+# worker, plus "layout rss" for the whole tree.
+sample_rss() {
+	while :; do
+		for p in $webpids; do echo "$p $(rss_of "$p")"; done
+		echo "layout $(rss_tree "$devpid")"
+		sleep 0.2
+	done >>"$1"
+}
+
+echo "# $(date -u +%FT%TZ) $(nproc) cores, $(go version | cut -d' ' -f3), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# layout: tempest/toil.yaml (ports +10000), $CAMPAIGNS campaigns; idle RSS of the whole layout: $(($(rss_tree "$devpid") / 1024)) MiB"
+echo "## pipeline"
+"$dir/pipeline" -redis "redis://$redis/0" -inventory http://127.0.0.1:18090 -cycles 3
+
+echo "## web: load -c $CONNS -d $DURATION (max), then -rate max/2; $ROUNDS rounds"
+for r in $(seq "$ROUNDS"); do
+	for target in bare direct proxy; do
+		case $target in
+		bare) set -- http://127.0.0.1:18180/ ;;
+		direct) set -- $direct ;;
+		proxy) set -- $proxied ;;
+		esac
+		: >"$dir/rss"
+		sample_rss "$dir/rss" &
+		sampler=$!
+		max=$("$dir/load" -c "$CONNS" -d "$DURATION" "$@")
+		kill "$sampler"; wait "$sampler" 2>/dev/null || true
+		rps=$(echo "$max" | sed 's/.* rps=\([0-9]*\).*/\1/')
+		half=$("$dir/load" -c "$CONNS" -d "$DURATION" -rate $((rps / 2)) "$@")
+		web=$(awk '$1 != "layout" && $2 > m { m = $2 } END { printf "%.1f", m / 1024 }' "$dir/rss")
+		lay=$(awk '$1 == "layout" && $2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$dir/rss")
+		echo "round $r $target max: ${max#url=* } | web worker peak RSS ${web} MiB, layout peak RSS ${lay} MiB"
+		echo "round $r $target half: ${half#url=* }"
+		echo "$target $rps $(echo "$max" | sed 's/.* p50=\([0-9.]*\)ms.* p99=\([0-9.]*\)ms.*/\1 \2/') $(echo "$half" | sed 's/.* p50=\([0-9.]*\)ms.* p99=\([0-9.]*\)ms.*/\1 \2/') $web $lay" >>"$dir/results"
+	done
+done
+echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+median() { # target column
+	grep "^$1 " "$dir/results" | cut -d' ' -f"$2" | sort -n |
+		awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+echo "## medians: target req/s max-p50 max-p99 half-p50 half-p99 (ms) web-worker-RSS layout-RSS (MiB)"
+for t in bare direct proxy; do
+	echo "$t $(median $t 2) $(median $t 3) $(median $t 4) $(median $t 5) $(median $t 6) $(median $t 7) $(median $t 8)"
+done
+b=$(median bare 2)
+echo "direct/bare: $(echo "$(median direct 2) $b" | awk '{ printf "%.3f", $1 / $2 }')"
+echo "proxy/bare: $(echo "$(median proxy 2) $b" | awk '{ printf "%.3f", $1 / $2 }')"
+tail -5 "$dir/dev.log" | sed 's/^/# dev.log: /'
