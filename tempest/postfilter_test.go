@@ -1,8 +1,10 @@
 package tempest
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
@@ -309,5 +311,142 @@ func TestPostfilterPublishesEachCompleteCycleOnce(t *testing.T) {
 	again := rankRecv(t, slatesOut)
 	if !reflect.DeepEqual(again, first) {
 		t.Errorf("the redelivered page published\n%+v\nwant the same Slates as before\n%+v", again, first)
+	}
+}
+
+// rankNaive is RankSlates written again, as plainly as possible, to check
+// it on random cycles: each rule a pass over the whole cycle.
+func rankNaive(placements []Placement, ads []ScoredAd, cfg RankConfig) map[string][]string {
+	var ids []string
+	for _, p := range placements {
+		if !slices.Contains(ids, p.ID) {
+			ids = append(ids, p.ID)
+		}
+	}
+	slices.Sort(ids)
+	var clean []ScoredAd
+	for _, a := range ads {
+		blocked := false
+		for _, w := range cfg.Blocklist {
+			w = strings.ToLower(strings.TrimSpace(w))
+			if w != "" && (strings.Contains(strings.ToLower(a.Text), w) || strings.Contains(strings.ToLower(a.URL), w)) {
+				blocked = true
+			}
+		}
+		if !blocked {
+			clean = append(clean, a)
+		}
+	}
+	slates := map[string][]ScoredAd{}
+	for _, id := range ids {
+		var list []ScoredAd
+		for _, a := range clean {
+			if a.Placement == id {
+				list = append(list, a)
+			}
+		}
+		// insertion sort, so the order does not come from the same sort call
+		for i := 1; i < len(list); i++ {
+			for j := i; j > 0; j-- {
+				a, b := list[j-1], list[j]
+				if b.Score > a.Score || (b.Score == a.Score && b.Ad < a.Ad) {
+					list[j-1], list[j] = b, a
+				}
+			}
+		}
+		var kept []ScoredAd
+		for _, a := range list {
+			if !slices.ContainsFunc(kept, func(k ScoredAd) bool { return k.Advertiser == a.Advertiser }) {
+				kept = append(kept, a)
+			}
+		}
+		slates[id] = kept
+	}
+	capped := map[string]int{}
+	for _, id := range ids {
+		for _, a := range slates[id] {
+			if a.FreqCap > 0 {
+				capped[a.Campaign] = a.FreqCap
+			}
+		}
+	}
+	for campaign, limit := range capped {
+		var entries []ScoredAd
+		for _, id := range ids {
+			for _, a := range slates[id] {
+				if a.Campaign == campaign {
+					entries = append(entries, a)
+				}
+			}
+		}
+		slices.SortStableFunc(entries, func(a, b ScoredAd) int {
+			if a.Score != b.Score {
+				if a.Score > b.Score {
+					return -1
+				}
+				return 1
+			}
+			return strings.Compare(a.Placement, b.Placement)
+		})
+		for _, drop := range entries[min(limit, len(entries)):] {
+			slates[drop.Placement] = slices.DeleteFunc(slates[drop.Placement], func(a ScoredAd) bool { return a.Campaign == campaign })
+		}
+	}
+	size := cfg.SlateSize
+	if size == 0 {
+		size = DefaultSlateSize
+	}
+	got := map[string][]string{}
+	for _, id := range ids {
+		got[id] = []string{}
+		for i, a := range slates[id] {
+			if i < size {
+				got[id] = append(got[id], a.Ad)
+			}
+		}
+	}
+	return got
+}
+
+func TestRankSlatesAgreesWithAPlainRecomputation(t *testing.T) {
+	t.Parallel()
+	for seed := range uint64(50) {
+		r := rand.New(rand.NewPCG(seed, 7))
+		var placements []Placement
+		for i := range 1 + r.IntN(8) {
+			placements = append(placements, Placement{ID: fmt.Sprintf("p%d", i)})
+		}
+		var ads []ScoredAd
+		for range r.IntN(200) {
+			c := r.IntN(20)
+			texts := []string{"Fresh bread", "Big CASINO night", "Shoes"}
+			ads = append(ads, ScoredAd{
+				Placement:  fmt.Sprintf("p%d", r.IntN(9)), // p8 is never a placement
+				Ad:         fmt.Sprintf("a%03d", r.IntN(300)),
+				Campaign:   fmt.Sprintf("c%d", c),
+				Advertiser: fmt.Sprintf("adv%d", c%7),
+				FreqCap:    c % 4,
+				Score:      float64(r.IntN(6)), // few values: many ties
+				Text:       texts[r.IntN(len(texts))],
+				URL:        "https://x.example/",
+			})
+		}
+		// One (placement, ad) pair appears once, as the scorer makes it.
+		ads = slices.CompactFunc(slices.SortedFunc(slices.Values(ads), func(a, b ScoredAd) int {
+			return cmp.Or(strings.Compare(a.Placement, b.Placement), strings.Compare(a.Ad, b.Ad))
+		}), func(a, b ScoredAd) bool { return a.Placement == b.Placement && a.Ad == b.Ad })
+		r.Shuffle(len(ads), func(i, j int) { ads[i], ads[j] = ads[j], ads[i] })
+		cfg := RankConfig{Blocklist: DefaultBlocklist, SlateSize: r.IntN(5)}
+
+		got := map[string][]string{}
+		for _, s := range RankSlates(placements, ads, cfg) {
+			got[s.Placement] = []string{}
+			for _, a := range s.Ads {
+				got[s.Placement] = append(got[s.Placement], a.Ad)
+			}
+		}
+		if want := rankNaive(placements, ads, cfg); !reflect.DeepEqual(got, want) {
+			t.Fatalf("seed %d: RankSlates\n got  %v\n want %v", seed, got, want)
+		}
 	}
 }
