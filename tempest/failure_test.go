@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	natsgo "github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/toilhq/toil"
@@ -209,6 +211,30 @@ tempest.pusher:
 		return fmt.Sprintf("pushed is %d, want %d; missing cycle-only slates: %v\n%s", failPushed(ctx, rdb), cycles, failMissingOnly(ctx, rdb, cycles), other.Log())
 	})
 	read := stopReader()
+
+	// The message the victim held was handed out again: the group's
+	// deliveries outnumber the messages in the stream.
+	nc, err := natsgo.Connect(nats.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons, err := js.Consumer(ctx, "tempest_slates", "tempest_pusher")
+	if err != nil {
+		t.Fatalf("the pushers' consumer on stream tempest_slates: %v", err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.Delivered.Consumer <= info.Delivered.Stream {
+		t.Errorf("the pushers' group got %d deliveries of %d messages: the killed pusher's unacknowledged message was never redelivered", info.Delivered.Consumer, info.Delivered.Stream)
+	}
+	t.Logf("the pushers' group got %d deliveries of %d messages", info.Delivered.Consumer, info.Delivered.Stream)
 
 	// No slate lost: each cycle's own placement has exactly that cycle's
 	// slate, the message the victim held included.
