@@ -31,16 +31,30 @@ type Scorer struct {
 }
 
 // OnMessage scores one page of Candidates and publishes it. A publish
-// error is returned, so the queue retries the page.
+// error is returned, so the queue retries the page; the page's ads are
+// counted only once published, so a retry does not count them twice.
 func (s *Scorer) OnMessage(ctx context.Context, c Candidates) error {
 	models := s.models(ctx, c.Placements)
 	ads := scoreCandidates(c.Campaigns, c.Placements, models)
-	scored := s.Stats.CounterVec("tempest_scorer_ads_scored_total",
-		"Ads scored for a placement, by model version.", "model")
-	for _, a := range ads {
-		scored.WithLabelValues(a.Model).Inc()
+	if err := s.Out.Publish(ctx, Scored{PageJob: c.PageJob, Ads: ads}); err != nil {
+		return err
 	}
-	return s.Out.Publish(ctx, Scored{PageJob: c.PageJob, Ads: ads})
+	s.count(ads)
+	return nil
+}
+
+// count adds a published page's ads to the metrics, one Add per model
+// rather than one per ad.
+func (s *Scorer) count(ads []ScoredAd) {
+	perModel := map[string]int{}
+	for _, a := range ads {
+		perModel[a.Model]++
+	}
+	scored := s.Stats.CounterVec("tempest_scorer_ads_scored_total",
+		"Ads scored for a placement and published, by model version.", "model")
+	for model, n := range perModel {
+		scored.WithLabelValues(model).Add(float64(n))
+	}
 }
 
 // models picks each placement's model version once per page, not once
