@@ -2,10 +2,17 @@ package tempest_test
 
 import (
 	"net"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
+	"github.com/toilhq/toil"
+	"github.com/toilhq/toil/internal/testserver"
+	"github.com/toilhq/toil/layout"
 	"github.com/toilhq/toil/tempest"
 	"github.com/toilhq/toil/toiltest"
 )
@@ -72,5 +79,85 @@ func TestAllConfigErrors(t *testing.T) {
 				t.Errorf("config %q: got %v, want an error saying %q", tc.config, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestAllRunsTheShippedConfig runs tempest.all on tempest's own
+// toil.config.yaml and switches.yaml, as `toil run tempest.all` in
+// tempest/ does: every section must decode into its stage's config (an
+// unknown key fails the start) and the pipeline must serve ads.
+func TestAllRunsTheShippedConfig(t *testing.T) {
+	t.Parallel()
+	rds := testserver.Redis(t)
+	log := &e2eLog{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the stages' log (last 100 lines):\n%s", log.tail(100))
+		}
+	})
+	all := &tempest.All{StageLog: log}
+	svc := toiltest.Run(t, all, toiltest.Name("tempest.all"),
+		// The stages file is the default, toil.config.yaml in the
+		// working directory: go test runs in tempest/.
+		toiltest.Config("inventory_addr: 127.0.0.1:0\nweb_addr: 127.0.0.1:0\n"),
+		toiltest.Env("REDIS_URL="+rds.URL()),
+		toiltest.With(toil.WithSetupTimeout(2*time.Minute)))
+	svc.WaitReady()
+	p := &e2ePipeline{all: all, web: "http://" + all.WebAddr()}
+	p.waitCycle(t, 0)
+	var pr tempest.PlacementsResponse
+	if status, body := e2eGet(t, p.web+"/placements", &pr); status != 200 || len(pr.Placements) == 0 {
+		t.Fatalf("GET /placements: %d %s", status, body)
+	}
+	served := 0
+	for _, pl := range pr.Placements {
+		var ar tempest.AdsResponse
+		if status, body := e2eGet(t, p.web+"/ads?placement="+pl.ID, &ar); status != 200 {
+			t.Fatalf("GET /ads?placement=%s: %d %s", pl.ID, status, body)
+		}
+		served += len(ar.Ads)
+	}
+	if served == 0 {
+		t.Errorf("no placement of %d has an ad", len(pr.Placements))
+	}
+}
+
+// TestShippedLayout checks toil.yaml against the config and tempest.all:
+// toil dev names each stage by its toil.yaml key and reads the section of
+// that name, so every section must be a service of the layout (a typo
+// would be a section nobody reads), and every stage must run the type
+// tempest.all runs under the same name.
+func TestShippedLayout(t *testing.T) {
+	t.Parallel()
+	lay, err := layout.Load("toil.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range lay.Services {
+		names = append(names, s.Name)
+		if want := "tempest." + s.Name; s.Run != want {
+			t.Errorf("toil.yaml: service %s runs %s; tempest.all runs %s under the name %s", s.Name, s.Run, want, s.Name)
+		}
+		if !slices.Contains(s.Config, "toil.config.yaml") || !slices.Contains(s.Config, "switches.yaml") {
+			t.Errorf("toil.yaml: service %s has config %v: it must ship toil.config.yaml and switches.yaml", s.Name, s.Config)
+		}
+	}
+	want := []string{"inventory", "warmer", "prefilter", "scorer", "postfilter", "pusher", "web", "stats"}
+	if !slices.Equal(names, want) {
+		t.Errorf("toil.yaml's services are %v, want %v: the stages tempest.all runs", names, want)
+	}
+	raw, err := os.ReadFile("toil.config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sections map[string]any
+	if err := yaml.Unmarshal(raw, &sections); err != nil {
+		t.Fatal(err)
+	}
+	for key := range sections {
+		if key != "toil" && key != "tempest.all" && !slices.Contains(names, key) {
+			t.Errorf("toil.config.yaml: section %q is no service of toil.yaml (%v): no stage reads it", key, names)
+		}
 	}
 }
