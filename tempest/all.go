@@ -104,14 +104,16 @@ type All struct {
 	// logs; nil means stderr. Tests point it at their own buffer.
 	StageLog io.Writer
 
-	mu     sync.Mutex
-	stages map[string]*allRun // by service name, once started
-	cancel context.CancelFunc // stops every stage
-	exited chan allExit       // one per stage that returned
-	wg     sync.WaitGroup     // the stages' goroutines
-	bus    string             // the in-process bus, when All made one
-	inv    *Inventory
-	web    *Web
+	mu       sync.Mutex
+	stages   map[string]*allRun // by service name, once started
+	cancel   context.CancelFunc // stops every stage
+	exits    []allExit          // the stages that returned, in order
+	exited   chan struct{}      // closed when the first stage returns
+	exitOnce sync.Once
+	wg       sync.WaitGroup // the stages' goroutines
+	bus      string         // the in-process bus, when All made one
+	inv      *Inventory
+	web      *Web
 }
 
 // allRun is one stage running under All.
@@ -168,7 +170,7 @@ func (a *All) Setup(ctx context.Context) error {
 	a.mu.Lock()
 	a.stages = map[string]*allRun{}
 	a.cancel = cancel
-	a.exited = make(chan allExit, 8)
+	a.exited = make(chan struct{})
 	a.mu.Unlock()
 	start := func(st allStage) *allRun {
 		opts := []toil.Option{
@@ -183,30 +185,15 @@ func (a *All) Setup(ctx context.Context) error {
 		return a.run(runCtx, st, opts)
 	}
 
+	// The inventory first: the warmer plans a cycle as soon as it runs,
+	// and needs the inventory's address.
 	a.inv, a.web = &Inventory{}, &Web{}
 	inv := start(allStage{name: "inventory", svc: a.inv, args: []string{"--http.addr=" + cfg.InventoryAddr}})
 	if err := a.waitReady(ctx, inv); err != nil {
 		return a.abort(err)
 	}
-	runs := []*allRun{}
-	for _, st := range []allStage{
-		{name: "warmer", svc: &Warmer{},
-			queues: map[string]string{"jobs": TopicPages, "plan": TopicPages, "out": TopicBatches},
-			args:   []string{"--inventory=http://" + a.inv.HTTP.Addr()}},
-		{name: "prefilter", svc: &Prefilter{},
-			queues: map[string]string{"in": TopicBatches, "out": TopicCandidates}},
-		{name: "scorer", svc: &Scorer{},
-			queues: map[string]string{"in": TopicCandidates, "out": TopicScored}},
-		{name: "postfilter", svc: &Postfilter{},
-			queues: map[string]string{"in": TopicScored, "out": TopicSlates}},
-		{name: "pusher", svc: &Pusher{},
-			queues: map[string]string{"in": TopicSlates}},
-		{name: "web", svc: a.web,
-			queues: map[string]string{"events": TopicEvents},
-			args:   []string{"--http.addr=" + cfg.WebAddr}},
-		{name: "stats", svc: &Stats{},
-			queues: map[string]string{"in": TopicEvents}},
-	} {
+	var runs []*allRun
+	for _, st := range allStages("http://"+a.inv.HTTP.Addr(), a.web, cfg.WebAddr) {
 		runs = append(runs, start(st))
 	}
 	for _, r := range runs {
@@ -220,6 +207,29 @@ func (a *All) Setup(ctx context.Context) error {
 	return nil
 }
 
+// allStages are the stages after the inventory, each with its queue
+// fields' topics, as toil.config.yaml names them.
+func allStages(inventoryURL string, web *Web, webAddr string) []allStage {
+	return []allStage{
+		{name: "warmer", svc: &Warmer{},
+			queues: map[string]string{"jobs": TopicPages, "plan": TopicPages, "out": TopicBatches},
+			args:   []string{"--inventory=" + inventoryURL}},
+		{name: "prefilter", svc: &Prefilter{},
+			queues: map[string]string{"in": TopicBatches, "out": TopicCandidates}},
+		{name: "scorer", svc: &Scorer{},
+			queues: map[string]string{"in": TopicCandidates, "out": TopicScored}},
+		{name: "postfilter", svc: &Postfilter{},
+			queues: map[string]string{"in": TopicScored, "out": TopicSlates}},
+		{name: "pusher", svc: &Pusher{},
+			queues: map[string]string{"in": TopicSlates}},
+		{name: "web", svc: web,
+			queues: map[string]string{"events": TopicEvents},
+			args:   []string{"--http.addr=" + webAddr}},
+		{name: "stats", svc: &Stats{},
+			queues: map[string]string{"in": TopicEvents}},
+	}
+}
+
 // run starts one stage in a goroutine All owns.
 func (a *All) run(ctx context.Context, st allStage, opts []toil.Option) *allRun {
 	r := &allRun{name: st.name, ctl: toil.NewControl()}
@@ -230,7 +240,10 @@ func (a *All) run(ctx context.Context, st allStage, opts []toil.Option) *allRun 
 	go func() {
 		defer a.wg.Done()
 		err := toil.Run(ctx, st.name, st.svc, append(opts, toil.WithControl(r.ctl))...)
-		a.exited <- allExit{name: st.name, err: err}
+		a.mu.Lock()
+		a.exits = append(a.exits, allExit{name: st.name, err: err})
+		a.mu.Unlock()
+		a.exitOnce.Do(func() { close(a.exited) })
 	}()
 	return r
 }
@@ -263,10 +276,13 @@ func (a *All) Run(ctx context.Context) error {
 	var err error
 	select {
 	case <-ctx.Done():
-	case ex := <-a.exited:
-		err = fmt.Errorf("stage %s stopped, so the pipeline cannot run: %w", ex.name, ex.err)
-		if ex.err == nil {
-			err = fmt.Errorf("stage %s stopped, so the pipeline cannot run", ex.name)
+	case <-a.exited:
+		a.mu.Lock()
+		first := a.exits[0]
+		a.mu.Unlock()
+		err = fmt.Errorf("stage %s stopped, so the pipeline cannot run", first.name)
+		if first.err != nil {
+			err = fmt.Errorf("stage %s stopped, so the pipeline cannot run: %w", first.name, first.err)
 		}
 	}
 	if stopErr := a.stopStages(); err == nil {
@@ -293,13 +309,14 @@ func (a *All) stopStages() error {
 	}
 	cancel()
 	a.wg.Wait()
-	close(a.exited)
 	var errs []error
-	for ex := range a.exited {
+	a.mu.Lock()
+	for _, ex := range a.exits {
 		if ex.err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", ex.name, ex.err))
 		}
 	}
+	a.mu.Unlock()
 	if a.bus != "" {
 		queue.CloseMem(a.bus)
 	}
