@@ -40,6 +40,7 @@ type Spec struct {
 	Module   string            // the module path; Name when empty
 	Template string            // a templates.All name; "http" when empty
 	Vars     map[string]string // --set values; see Vars
+	With     []string          // templates.Mixins names: fields --with adds
 
 	// ToilSource, when set, is a checkout of toil the new module's go.mod
 	// replaces github.com/toilhq/toil with (toil is not published yet).
@@ -86,72 +87,23 @@ func Render(spec Spec) ([]File, error) {
 			return nil, &InputError{Flag: "--set", Msg: fmt.Sprintf("--set service=%s: the %s template already declares %s; choose another name", service, tmpl.Name, service)}
 		}
 	}
-	var files []File
-
-	// The template's Go code, renamed.
-	err = fs.WalkDir(templates.FS, tmpl.Name, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		src, err := fs.ReadFile(templates.FS, p)
-		if err != nil {
-			return err
-		}
-		rel := strings.TrimPrefix(p, tmpl.Name+"/")
-		dir, base := path.Split(rel)
-		if dir == templates.Package+"/" {
-			dir = spec.Name + "/"
-		}
-		data := src
-		if strings.HasSuffix(base, ".go") {
-			data, err = renameGo(p, src, rename{
-				pkg:        spec.Name,
-				oldService: tmpl.Service,
-				service:    service,
-				oldImport:  templates.ImportRoot(tmpl.Name) + "/" + templates.Package,
-				newImport:  spec.Module + "/" + spec.Name,
-			})
-			if err != nil {
-				return err
-			}
-		}
-		files = append(files, File{Path: dir + base, Data: data, Mode: 0o644})
-		return nil
-	})
+	pkg, err := renderPackage(spec.Name, spec.Module+"/"+spec.Name, tmpl, service, spec.With)
 	if err != nil {
-		return nil, fmt.Errorf("render template %s: %w", tmpl.Name, err)
+		return nil, err
 	}
-
-	data := textData{
-		Name:     spec.Name,
-		Module:   spec.Module,
-		Template: tmpl.Name,
-		Run:      RunName(spec.Name, service),
-		Listens:  tmpl.Listens,
-		Replace:  spec.ToilSource,
-		ToilRev:  spec.ToilVersion,
+	files := pkg
+	data := newTextData(spec, tmpl, service)
+	config, err := renderConfig(tmpl, spec.With, data)
+	if err != nil {
+		return nil, err
 	}
-	if spec.ToilSource != "" || data.ToilRev == "" || data.ToilRev == "v0.0.0" {
-		// Nothing is tagged yet: CI and pre-commit follow the main branch.
-		data.ToilRev = "main"
-	}
-	if spec.ToilSource == "" && spec.ToilVersion != "" && strings.HasPrefix(spec.ToilVersion, "v") && !strings.Contains(spec.ToilVersion, "-") {
-		data.ToilRev = spec.ToilVersion
-	}
+	files = append(files, File{Path: "toil.config.yaml", Data: config, Mode: 0o644})
 	for _, t := range textFiles {
-		src, err := fs.ReadFile(templates.FS, "files/"+t.src)
+		out, err := renderText("files/"+t.src, data)
 		if err != nil {
 			return nil, fmt.Errorf("render %s: %w", t.dst, err)
 		}
-		tt, err := template.New(t.src).Option("missingkey=error").Parse(string(src))
-		if err != nil {
-			return nil, fmt.Errorf("render %s: %w", t.dst, err)
-		}
-		var b bytes.Buffer
-		if err := tt.Execute(&b, data); err != nil {
-			return nil, fmt.Errorf("render %s: %w", t.dst, err)
-		}
-		files = append(files, File{Path: t.dst, Data: b.Bytes(), Mode: 0o644})
+		files = append(files, File{Path: t.dst, Data: out, Mode: 0o644})
 	}
 
 	files = append(files, File{Path: "go.mod", Data: goMod(spec), Mode: 0o644})
@@ -223,9 +175,64 @@ var textFiles = []struct{ src, dst string }{
 
 type textData struct {
 	Name, Module, Template, Run string
+	Section                     string // the service's key in toil.config.yaml: its name
 	Listens                     bool
-	Replace                     string // the toil checkout go.mod replaces toil with, if any
-	ToilRev                     string // a git ref of toil for CI and pre-commit
+	Replace                     string    // the toil checkout go.mod replaces toil with, if any
+	ToilRev                     string    // a git ref of toil for CI and pre-commit
+	Backing                     []backing // what the --with fields need toil.yaml to run
+}
+
+// backing is one entry of toil.yaml's backing:, as YAML.
+type backing struct{ Name, YAML string }
+
+func newTextData(spec Spec, tmpl templates.Template, service string) textData {
+	data := textData{
+		Name:     spec.Name,
+		Module:   spec.Module,
+		Template: tmpl.Name,
+		Run:      RunName(spec.Name, service),
+		Section:  RunName(spec.Name, service),
+		Listens:  tmpl.Listens,
+		Replace:  spec.ToilSource,
+		ToilRev:  spec.ToilVersion,
+		Backing:  backingOf(spec.With),
+	}
+	if spec.ToilSource != "" || data.ToilRev == "" || data.ToilRev == "v0.0.0" {
+		// Nothing is tagged yet: CI and pre-commit follow the main branch.
+		data.ToilRev = "main"
+	}
+	if spec.ToilSource == "" && spec.ToilVersion != "" && strings.HasPrefix(spec.ToilVersion, "v") && !strings.Contains(spec.ToilVersion, "-") {
+		data.ToilRev = spec.ToilVersion
+	}
+	return data
+}
+
+func backingOf(with []string) []backing {
+	var out []backing
+	for _, name := range with {
+		m, _ := templates.LookupMixin(name)
+		if m.Backing != "" {
+			out = append(out, backing{Name: m.BackingName, YAML: m.Backing})
+		}
+	}
+	return out
+}
+
+// renderText executes the text/template src of templates.FS with data.
+func renderText(src string, data any) ([]byte, error) {
+	text, err := fs.ReadFile(templates.FS, src)
+	if err != nil {
+		return nil, err
+	}
+	tt, err := template.New(path.Base(src)).Option("missingkey=error").Parse(string(text))
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if err := tt.Execute(&b, data); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 func goMod(spec Spec) []byte {
@@ -253,6 +260,7 @@ type TemplateFile struct {
 	Version   int               `yaml:"version"`
 	Toil      string            `yaml:"toil"`
 	Variables map[string]string `yaml:"variables"`
+	With      []string          `yaml:"with,omitempty"`
 }
 
 func templateYAML(spec Spec, tmpl templates.Template, service string) ([]byte, error) {
@@ -260,7 +268,7 @@ func templateYAML(spec Spec, tmpl templates.Template, service string) ([]byte, e
 	for k, v := range spec.Vars {
 		vars[k] = v
 	}
-	out, err := yaml.Marshal(TemplateFile{Template: tmpl.Name, Version: templates.Version, Toil: spec.ToilVersion, Variables: vars})
+	out, err := yaml.Marshal(TemplateFile{Template: tmpl.Name, Version: templates.Version, Toil: spec.ToilVersion, Variables: vars, With: spec.With})
 	if err != nil {
 		return nil, fmt.Errorf("render .toil/template.yaml: %w", err)
 	}
@@ -272,6 +280,9 @@ type rename struct {
 	oldService, service string // the service's identifier, before and after
 	oldImport           string // the template package's import path
 	newImport           string
+	// types renames other identifiers of the package: a mixin's test
+	// names the message type Event, which is the consumer template's Job.
+	types map[string]string
 }
 
 // renameGo rewrites one template Go file: its package clause, the imports
@@ -319,6 +330,10 @@ func renameGo(name string, src []byte, r rename) ([]byte, error) {
 			id.Name = r.service
 		case templates.Package:
 			id.Name = r.pkg // the package qualifier in an external test
+		default:
+			if n, ok := r.types[id.Name]; ok {
+				id.Name = n
+			}
 		}
 		return true
 	})
@@ -347,6 +362,9 @@ func renameText(s string, r rename) string {
 	s = pkgWord.ReplaceAllString(s, r.pkg)
 	if r.service != r.oldService {
 		s = regexp.MustCompile(`\b`+regexp.QuoteMeta(r.oldService)+`\b`).ReplaceAllString(s, r.service)
+	}
+	for old, n := range r.types {
+		s = regexp.MustCompile(`\b`+regexp.QuoteMeta(old)+`\b`).ReplaceAllString(s, n)
 	}
 	return s
 }
@@ -379,6 +397,11 @@ func check(spec Spec) (Spec, templates.Template, error) {
 			return spec, tmpl, &InputError{Flag: "--set", Msg: fmt.Sprintf("--set %s=%s: unknown variable %q; the variables are: %s", k, v, k, varNames())}
 		}
 	}
+	with, err := checkWith(spec.With, tmpl)
+	if err != nil {
+		return spec, tmpl, err
+	}
+	spec.With = with
 	if spec.ToilVersion == "" {
 		spec.ToilVersion = "v0.0.0"
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/toilhq/toil/layout"
 	"github.com/toilhq/toil/scaffold"
 )
@@ -85,6 +87,8 @@ func TestRenderedLayoutsParse(t *testing.T) {
 		{"http", "example.com/x/svc", "svc.server"},
 		{"worker", "", "svc.worker"}, // module svc: toil run still finds svc/
 		{"func", "svc2", "svc.run"},
+		{"consumer", "", "svc.consumer"},
+		{"pipeline", "", "svc.ingest"},
 	} {
 		files, err := scaffold.Render(scaffold.Spec{Name: "svc", Module: tc.module, Template: tc.tmpl})
 		if err != nil {
@@ -99,6 +103,83 @@ func TestRenderedLayoutsParse(t *testing.T) {
 		}
 		if readme := file(t, files, "README.md"); !strings.Contains(readme, "toil run "+tc.run) {
 			t.Errorf("%s: README lacks toil run %s:\n%s", tc.tmpl, tc.run, readme)
+		}
+	}
+}
+
+// --with adds each mixin's field to the service's struct, its section of
+// toil.config.yaml under the service's name, its backing system to
+// toil.yaml, and its test, which fieldsConfig calls for every test of the
+// service.
+func TestRenderWith(t *testing.T) {
+	t.Parallel()
+	files, err := scaffold.Render(scaffold.Spec{Name: "jobs", Template: "consumer", With: []string{"sql,redis", "queue", "redis"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := file(t, files, "jobs/consumer.go")
+	for _, want := range []string{"\tRedis redis.Client\n", "\tOut   queue.Publisher[Job]\n", "\tDB    sqldb.DB\n",
+		`"github.com/toilhq/toil/redis"`, `"github.com/toilhq/toil/sqldb"`} {
+		if !strings.Contains(src, want) {
+			t.Errorf("jobs/consumer.go lacks %q:\n%s", want, src)
+		}
+	}
+	if test := file(t, files, "jobs/consumer_test.go"); !strings.Contains(test, "return redisConfig(t) + outConfig(t) + dbConfig(t)") {
+		t.Errorf("fieldsConfig does not call the mixins' configs:\n%s", test)
+	}
+	if q := file(t, files, "jobs/queue_test.go"); !strings.Contains(q, "queue.Consumer[Job]") || strings.Contains(q, "Event") {
+		t.Errorf("jobs/queue_test.go does not publish the template's Job:\n%s", q)
+	}
+	for _, f := range files {
+		if f.Path == "jobs/event.go" {
+			t.Errorf("event.go added to a template with a message type of its own")
+		}
+	}
+	var cfg map[string]map[string]any
+	data := file(t, files, "toil.config.yaml")
+	if err := yaml.Unmarshal([]byte(data), &cfg); err != nil {
+		t.Fatalf("toil.config.yaml: %v\n%s", err, data)
+	}
+	for _, key := range []string{"prefix", "in", "redis", "out", "db"} {
+		if _, ok := cfg["jobs.consumer"][key]; !ok {
+			t.Errorf("toil.config.yaml has no jobs.consumer.%s:\n%s", key, data)
+		}
+	}
+	lay, err := layout.Parse("toil.yaml", []byte(file(t, files, "toil.yaml")))
+	if err != nil {
+		t.Fatalf("toil.yaml: %v", err)
+	}
+	if lay.BackingNamed("redis") == nil || lay.BackingNamed("nats") == nil || len(lay.Backing) != 2 {
+		t.Errorf("backing = %v, want redis and nats", lay.Backing)
+	}
+	if tf := file(t, files, ".toil/template.yaml"); !strings.Contains(tf, "with:\n    - redis\n    - queue\n    - sql\n") {
+		t.Errorf(".toil/template.yaml does not record --with:\n%s", tf)
+	}
+
+	// The http template has no message type: Event comes with the queue.
+	files, err = scaffold.Render(scaffold.Spec{Name: "web", Template: "http", With: []string{"queue"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := file(t, files, "web/event.go"); !strings.Contains(ev, "type Event struct") {
+		t.Errorf("web/event.go:\n%s", ev)
+	}
+}
+
+func TestRenderWithBadInput(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		tmpl string
+		with []string
+		want string
+	}{
+		{"http", []string{"redis,kafka"}, `--with kafka: unknown mixin "kafka"; choose from redis, queue, sql`},
+		{"func", []string{"sql"}, "--with sql: the func template's service is a function"},
+	} {
+		_, err := scaffold.Render(scaffold.Spec{Name: "svc", Template: tc.tmpl, With: tc.with})
+		var ie *scaffold.InputError
+		if !errors.As(err, &ie) || ie.Flag != "--with" || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("Render(%s --with %v) = %v, want an InputError for --with containing %q", tc.tmpl, tc.with, err, tc.want)
 		}
 	}
 }

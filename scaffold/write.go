@@ -20,6 +20,7 @@ const (
 	Create    Action = "create"    // the file is not there: it is written
 	Identical Action = "identical" // the file is there with the same contents: left alone
 	Conflict  Action = "conflict"  // the file is there with other contents: left alone, not written
+	Update    Action = "update"    // toil new service: toil.yaml or toil.config.yaml, edited in place
 )
 
 // Entry is one file of a plan.
@@ -193,6 +194,51 @@ func Commit(staged, dir string, plan []Entry) error {
 		// Link, not rename: link fails if a file appeared there since the
 		// plan, so nothing is ever overwritten.
 		if err := os.Link(filepath.Join(staged, filepath.FromSlash(e.Path)), dst); err != nil {
+			return fmt.Errorf("write %s: %w", dst, err)
+		}
+	}
+	return nil
+}
+
+// WriteService writes what AddService returned into the module at root:
+// each Create file is written to a temp file and linked into place, so it
+// never replaces one that appeared meanwhile; each Update file (toil.yaml,
+// toil.config.yaml) replaces the old one in one rename, so a reader sees
+// the old file or the new, never half of one.
+func WriteService(root string, files []File, plan []Entry) error {
+	action := map[string]Action{}
+	for _, e := range plan {
+		action[e.Path] = e.Action
+	}
+	for _, f := range files {
+		a := action[f.Path]
+		if a != Create && a != Update {
+			continue
+		}
+		dst := filepath.Join(root, filepath.FromSlash(f.Path))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		tmp, err := os.CreateTemp(filepath.Dir(dst), ".toil-new-*")
+		if err != nil {
+			return fmt.Errorf("write %s: %w", dst, err)
+		}
+		_, err = tmp.Write(f.Data)
+		if cerr := tmp.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = os.Chmod(tmp.Name(), f.Mode)
+		}
+		if err == nil {
+			if a == Update {
+				err = os.Rename(tmp.Name(), dst)
+			} else {
+				err = os.Link(tmp.Name(), dst)
+			}
+		}
+		os.Remove(tmp.Name())
+		if err != nil {
 			return fmt.Errorf("write %s: %w", dst, err)
 		}
 	}

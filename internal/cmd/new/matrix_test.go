@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -11,60 +13,168 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	newcmd "github.com/toilhq/toil/internal/cmd/new"
 	"github.com/toilhq/toil/internal/cmdutil"
+	"github.com/toilhq/toil/internal/testserver"
+	"github.com/toilhq/toil/templates"
 )
 
-// TestGeneratedModules generates every template into a temp dir and checks
-// what a user would run first: go build, go vet, go test and toil lint
-// pass, and toil run runs the service (the http one answers a request).
-// The go command shares this test's build cache, so only the new module's
-// own packages compile.
+// matrixCase is one generated module of the matrix.
+type matrixCase struct {
+	name     string
+	template string
+	args     []string // after NAME: --with, --set, --module
+	run      string   // what toil run takes
+	with     []string
+	// service, when set, is added with toil new service after the module
+	// is made: PKG.NAME, then its flags; serviceRun is what toil run takes.
+	service    []string
+	serviceRun string
+}
+
+// matrix is every template alone and every struct template with all the
+// --with options; TOIL_NEW_MATRIX=full adds each struct template with each
+// option alone (4×3 more modules, each a test binary and a toil run build:
+// minutes on two cores).
+func matrix() []matrixCase {
+	cases := []matrixCase{
+		{name: "billing", template: "http", args: []string{"--module", "example.com/team/billing"}, run: "billing.server",
+			service: []string{"invoices.mailer", "--template", "consumer", "--with", "sql"}, serviceRun: "invoices.mailer"},
+		{name: "scorer", template: "worker", args: []string{"--set", "service=Poller", "--module", "example.com/ads/scorer"}, run: "scorer.poller"},
+		// The module path is NAME, and report.run is still the report/ package.
+		{name: "report", template: "func", run: "report.run"},
+		{name: "jobs", template: "consumer", args: []string{"--module", "example.com/team/jobs"}, run: "jobs.consumer"},
+		{name: "events", template: "pipeline", args: []string{"--module", "example.com/team/events"}, run: "events.ingest"},
+	}
+	var all []string
+	for _, m := range templates.Mixins {
+		all = append(all, m.Name)
+	}
+	full := os.Getenv("TOIL_NEW_MATRIX") == "full"
+	for _, t := range templates.All {
+		if t.Func {
+			continue
+		}
+		service := strings.ToLower(t.Service)
+		// --with a --with b,c: both spellings at once.
+		name := t.Name + "all"
+		cases = append(cases, matrixCase{name: name, template: t.Name, with: all, run: name + "." + service,
+			args: []string{"--with", all[0], "--with", strings.Join(all[1:], ","), "--module", "example.com/m/" + name}})
+		if !full {
+			continue
+		}
+		for _, m := range templates.Mixins {
+			name := t.Name + m.Name
+			cases = append(cases, matrixCase{name: name, template: t.Name, args: []string{"--with", m.Name, "--module", "example.com/m/" + name},
+				run: name + "." + service, with: []string{m.Name}})
+		}
+	}
+	return cases
+}
+
+// TestGeneratedModules generates every template, alone and with the
+// --with options, into one temp dir, adds a service to one of them with
+// toil new service, and checks what a user would run first: go build, go
+// vet, go test and toil lint pass, and toil run runs each service (ready,
+// then a clean stop on SIGINT; the http ones answer a request). A go.work
+// over all the modules lets one go build, vet, test and lint each cover
+// them all; the go command shares this test's build cache, so only the new
+// modules' own packages compile.
 func TestGeneratedModules(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and tests three generated modules")
+		t.Skip("builds and tests a generated module per template")
 	}
 	t.Parallel()
 	toil := toilBinary(t)
 	gocache := goEnv(t)["GOCACHE"]
-	cases := []struct {
-		template string
-		args     []string // after NAME
-		name     string
-		run      string // what toil run takes
-	}{
-		{"http", []string{"--module", "example.com/team/billing"}, "billing", "billing.server"},
-		{"worker", []string{"--set", "service=Poller", "--module", "example.com/ads/scorer"}, "scorer", "scorer.poller"},
-		// The module path is NAME, and report.run is still the report/ package.
-		{"func", nil, "report", "report.run"},
-	}
-	for _, tc := range cases {
-		t.Run(tc.template, func(t *testing.T) {
-			t.Parallel()
-			dir := filepath.Join(t.TempDir(), tc.name)
-			var out, errOut bytes.Buffer
-			f := &cmdutil.Factory{IO: cmdutil.Test(strings.NewReader(""), &out, &errOut)}
+	root := t.TempDir()
+	cases := matrix()
+
+	start := time.Now()
+	// Generate in parallel: each is mostly go mod tidy.
+	errs := make([]error, len(cases))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for i, tc := range cases {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			var out bytes.Buffer
+			f := &cmdutil.Factory{IO: cmdutil.Test(strings.NewReader(""), &out, &out)}
+			dir := filepath.Join(root, tc.name)
 			cmd := newcmd.NewCmdNew(f, nil)
 			cmd.SetArgs(append([]string{tc.name, "--template", tc.template, "--dir", dir, "--no-git"}, tc.args...))
 			if err := cmd.Execute(); err != nil {
-				t.Fatalf("toil new: %v\n%s%s", err, out.String(), errOut.String())
+				errs[i] = fmt.Errorf("toil new %s: %v\n%s", tc.name, err, out.String())
+				return
 			}
-			env := append(os.Environ(), "GOWORK=off", "GOFLAGS=", "GOCACHE="+gocache, "XDG_CACHE_HOME="+t.TempDir(), "NO_COLOR=1")
-			for _, argv := range [][]string{
-				{"go", "build", "./..."},
-				{"go", "vet", "./..."},
-				{"go", "test", "./..."},
-				{toil, "lint", "./..."},
-			} {
-				c := exec.Command(argv[0], argv[1:]...)
-				c.Dir, c.Env = dir, env
-				if b, err := c.CombinedOutput(); err != nil {
-					t.Fatalf("%s in the generated module: %v\n%s", strings.Join(argv[1:], " "), err, b)
+			if tc.service == nil {
+				return
+			}
+			cmd = newcmd.NewCmdService(f, func(o *newcmd.ServiceOptions) error {
+				o.Dir = dir
+				return newcmd.RunService(o)
+			})
+			cmd.SetArgs(tc.service)
+			if err := cmd.Execute(); err != nil {
+				errs[i] = fmt.Errorf("toil new service %s in %s: %v\n%s", strings.Join(tc.service, " "), tc.name, err, out.String())
+			}
+		})
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("toil new of %d modules: %s", len(cases), time.Since(start).Round(time.Millisecond))
+
+	var work strings.Builder
+	work.WriteString("go 1.26.0\n\nuse (\n")
+	var pkgs []string
+	for _, tc := range cases {
+		fmt.Fprintf(&work, "\t./%s\n", tc.name)
+		pkgs = append(pkgs, "./"+tc.name+"/...")
+	}
+	work.WriteString(")\n")
+	if err := os.WriteFile(filepath.Join(root, "go.work"), []byte(work.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	env := append(os.Environ(), "GOWORK="+filepath.Join(root, "go.work"), "GOFLAGS=", "GOCACHE="+gocache,
+		"XDG_CACHE_HOME="+t.TempDir(), "NO_COLOR=1")
+	for _, argv := range [][]string{
+		append([]string{"go", "build"}, pkgs...),
+		append([]string{"go", "vet"}, pkgs...),
+		append([]string{"go", "test"}, pkgs...),
+		append([]string{toil, "lint"}, pkgs...),
+	} {
+		start := time.Now()
+		c := exec.Command(argv[0], argv[1:]...)
+		c.Dir, c.Env = root, env
+		if b, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("%s over the generated modules: %v\n%s", filepath.Base(argv[0])+" "+argv[1], err, b)
+		}
+		t.Logf("%s %s: %s", filepath.Base(argv[0]), argv[1], time.Since(start).Round(time.Millisecond))
+	}
+
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := filepath.Join(root, tc.name)
+			env := env
+			for _, m := range tc.with {
+				switch m {
+				case "redis":
+					env = append(env, "REDIS_URL="+testserver.Redis(t).URL())
+				case "queue":
+					env = append(env, "NATS_URL="+testserver.NATS(t).URL())
 				}
+			}
+			if tc.serviceRun != "" {
+				runUntilReady(t, toil, dir, tc.serviceRun, env, nil)
 			}
 			switch tc.template {
 			case "func":
@@ -74,8 +184,6 @@ func TestGeneratedModules(t *testing.T) {
 				if err != nil || !strings.Contains(string(b), `"msg":"ran"`) {
 					t.Fatalf("toil run %s: %v, want it to log ran and exit 0:\n%s", tc.run, err, b)
 				}
-			case "worker":
-				runUntilReady(t, toil, dir, tc.run, env, nil)
 			case "http":
 				port := freePort(t)
 				runUntilReady(t, toil, dir, tc.run, append(env, "PORT="+port), func() {
@@ -89,6 +197,8 @@ func TestGeneratedModules(t *testing.T) {
 						t.Errorf("GET /greet/ann = %d %q, want 200 %q", resp.StatusCode, body, "hello, ann\n")
 					}
 				})
+			default:
+				runUntilReady(t, toil, dir, tc.run, env, nil)
 			}
 		})
 	}

@@ -33,6 +33,7 @@ type Options struct {
 	Dir        string
 	Template   string
 	Set        []string // k=v
+	With       []string // mixin names, each maybe a comma list
 	DryRun     bool
 	Force      bool
 	NoGit      bool
@@ -52,12 +53,18 @@ func NewCmdNew(f *cmdutil.Factory, runF func(*Options) error) *cobra.Command {
 	opts := &Options{IO: f.IO, Executable: os.Executable, Source: scaffold.Source, Version: scaffold.Version}
 	var tmplHelp strings.Builder
 	for _, t := range templates.All {
-		fmt.Fprintf(&tmplHelp, "  %-8s %s (service %s)\n", t.Name, t.Summary, t.Service)
+		fmt.Fprintf(&tmplHelp, "  %-9s %s (service %s)\n", t.Name, t.Summary, t.Service)
+	}
+	var mixinHelp strings.Builder
+	for _, m := range templates.Mixins {
+		fmt.Fprintf(&mixinHelp, "  %-9s %s\n", m.Name, m.Summary)
 	}
 	cmd := &cobra.Command{
-		Use:   "new NAME [--template http|worker|func] [--module PATH] [--dir DIR]",
+		Use:   "new NAME [--template " + strings.ReplaceAll(templateList(), ", ", "|") + "] [--with redis,queue,sql] [--module PATH] [--dir DIR]",
 		Short: "Create a new module with one service that builds, tests and lints clean",
-		Long: `Create a new module with one service, from a template.
+		Long: `Create a new module with one service, from a template. (toil new service
+PKG.NAME adds a service to the module you are in; see toil new service
+--help.)
 
 NAME is the service's package, its directory and the system's name in
 toil.yaml: lowercase letters and digits, starting with a letter. The module
@@ -68,6 +75,12 @@ template, its version and the variables.
 
 Templates:
 ` + tmplHelp.String() + `
+Mixins (--with a,b; repeatable): each adds a named field to the service's
+struct, its section of toil.config.yaml, the backing system toil.yaml runs
+for it in toil dev, and a test against a real server (toiltest.Redis,
+toiltest.NATS, an SQLite file). The func template takes none: a function
+has no fields.
+` + mixinHelp.String() + `
 Variables (--set k=v):
   service  the service's Go identifier; toil run NAME.<service> runs it
 
@@ -91,7 +104,8 @@ toil new asks for a missing NAME only on a terminal; otherwise, and with
 		Example: `  toil new billing --module example.com/team/billing   # then: cd billing && toil run billing.server
   toil new scorer --template worker --module example.com/ads/scorer
   toil new report --template func --dir services/report --no-git
-  toil new billing --set service=Invoicer --dry-run
+  toil new billing --with redis,sql --set service=Invoicer --dry-run
+  toil new jobs --template consumer --with queue   # consume one topic, publish to another
   toil new billing --force               # add what is missing to ./billing, overwrite nothing`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 1 {
@@ -110,11 +124,13 @@ toil new asks for a missing NAME only on a terminal; otherwise, and with
 			return runNew(opts)
 		},
 	}
+	cmd.AddCommand(NewCmdService(f, nil))
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Module, "module", "", "module path of the new module (default: NAME)")
 	fl.StringVar(&opts.Dir, "dir", "", "directory to create the module in (default: ./NAME)")
 	fl.StringVarP(&opts.Template, "template", "t", templates.All[0].Name, "template: "+templateList())
 	fl.StringArrayVar(&opts.Set, "set", nil, "set a template variable, `key=value` (repeatable): service")
+	fl.StringArrayVar(&opts.With, "with", nil, "add mixin fields, a comma list (repeatable): "+mixinList())
 	fl.BoolVarP(&opts.DryRun, "dry-run", "n", false, "print what would be written, write nothing")
 	fl.BoolVarP(&opts.Force, "force", "f", false, "write into a non-empty directory: only files that are not there")
 	fl.BoolVar(&opts.NoGit, "no-git", false, "do not git init, commit or install the pre-commit hook")
@@ -127,6 +143,14 @@ func templateList() string {
 	var names []string
 	for _, t := range templates.All {
 		names = append(names, t.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+func mixinList() string {
+	var names []string
+	for _, m := range templates.Mixins {
+		names = append(names, m.Name)
 	}
 	return strings.Join(names, ", ")
 }
@@ -150,7 +174,7 @@ func runNew(opts *Options) error {
 	if err != nil {
 		return err
 	}
-	spec := scaffold.Spec{Name: opts.Name, Module: opts.Module, Template: opts.Template, Vars: vars}
+	spec := scaffold.Spec{Name: opts.Name, Module: opts.Module, Template: opts.Template, Vars: vars, With: opts.With}
 	if err := resolveToil(opts, &spec); err != nil {
 		return err
 	}

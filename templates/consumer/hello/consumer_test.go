@@ -12,6 +12,17 @@ import (
 	"github.com/toilhq/toil/toiltest"
 )
 
+// testConfig is the config the consumer needs to run in a test: its in:
+// on an in-process bus of the test's own, and its fields'.
+func testConfig(t testing.TB) string {
+	return "in: {url: " + queuetest.MemURL(t) + ", topic: jobs}\n" + fieldsConfig(t)
+}
+
+// fieldsConfig is the config of the fields toil new --with adds, each on
+// a real server of the test's own; every test that runs the service adds
+// it. It has none yet.
+func fieldsConfig(t testing.TB) string { return "" }
+
 // producer publishes jobs onto the bus the consumer reads, as another
 // service would.
 type producer struct {
@@ -35,7 +46,7 @@ func TestConsumerHandlesPublishedJob(t *testing.T) {
 		}
 		return err
 	}
-	toiltest.Run(t, c, toiltest.Config("in: "+endpoint)).WaitReady()
+	toiltest.Run(t, c, toiltest.Config("in: "+endpoint+"\n"+fieldsConfig(t))).WaitReady()
 	p := &producer{}
 	toiltest.Run(t, p, toiltest.Name("test.producer"), toiltest.Config("out: "+endpoint)).WaitReady()
 

@@ -8,6 +8,15 @@ import (
 	"github.com/toilhq/toil/toiltest"
 )
 
+// testConfig is the config the server needs to run in a test: its
+// defaults do, so only its fields'.
+func testConfig(t testing.TB) string { return fieldsConfig(t) }
+
+// fieldsConfig is the config of the fields toil new --with adds, each on
+// a real server of the test's own; every test that runs the service adds
+// it. It has none yet.
+func fieldsConfig(t testing.TB) string { return "" }
+
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -24,7 +33,7 @@ func get(t *testing.T, url string) (int, string) {
 
 func TestServerGreets(t *testing.T) {
 	t.Parallel()
-	svc := toiltest.Run(t, &Server{}, toiltest.Config("greeting: hi"))
+	svc := toiltest.Run(t, &Server{}, toiltest.Config(testConfig(t)+"greeting: hi"))
 	svc.WaitReady()
 	code, body := get(t, svc.URL("/greet/ann"))
 	if code != http.StatusOK || body != "hi, ann\n" {

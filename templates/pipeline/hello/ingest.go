@@ -25,13 +25,13 @@ type Event struct {
 // TOIL_HELLO_INGEST_* in the environment, or --flags. The queue field's own
 // settings are under in: (url, topic, ...); mem://NAME needs no server.
 type Config struct {
-	Out string `default:"events.jsonl" help:"the JSON Lines file the pipeline appends its records to"`
+	File string `default:"events.jsonl" help:"the JSON Lines file the pipeline appends its records to"`
 }
 
 // Validate rejects a config the pipeline cannot run with.
 func (c *Config) Validate() error {
-	if strings.TrimSpace(c.Out) == "" {
-		return errors.New("out is empty: name the file to append records to, e.g. out: events.jsonl")
+	if strings.TrimSpace(c.File) == "" {
+		return errors.New("file is empty: name the file to append records to, e.g. file: events.jsonl")
 	}
 	return nil
 }
@@ -58,17 +58,17 @@ type Ingest struct {
 
 	In queue.Consumer[[]byte] // config under in:; use codec: raw, the pipeline parses
 
-	out  *pipeline.FilePublisher[Event]
+	sink *pipeline.FilePublisher[Event]
 	pipe *pipeline.Pipeline[[]byte, Event, Event]
 }
 
 // Setup opens the output file and assembles the pipeline.
 func (s *Ingest) Setup(ctx context.Context) error {
-	out, err := pipeline.OpenFile[Event](s.Config().Out)
+	out, err := pipeline.OpenFile[Event](s.Config().File)
 	if err != nil {
-		return fmt.Errorf("open out %s: %w", s.Config().Out, err)
+		return fmt.Errorf("open file %s: %w", s.Config().File, err)
 	}
-	s.out = out
+	s.sink = out
 	s.pipe = newPipeline(out)
 	return nil
 }
@@ -92,8 +92,8 @@ func (s *Ingest) OnMessage(ctx context.Context, msg []byte) error {
 
 // Stop closes the output file once the consumer has stopped.
 func (s *Ingest) Stop(ctx context.Context) error {
-	if s.out == nil {
+	if s.sink == nil {
 		return nil
 	}
-	return s.out.Close()
+	return s.sink.Close()
 }

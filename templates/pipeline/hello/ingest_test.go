@@ -58,6 +58,18 @@ func TestPipeline(t *testing.T) {
 	pipelinetest.Pipeline(t, p, sink, pipelinetest.Compose(parseCases, computeCases, publishCases))
 }
 
+// testConfig is the config Ingest needs to run in a test: its file in a
+// temp dir, its in: on an in-process bus of the test's own, and its
+// fields'.
+func testConfig(t testing.TB) string {
+	return "file: " + filepath.Join(t.TempDir(), "events.jsonl") + "\nin: {url: " + queuetest.MemURL(t) + ", topic: events, codec: raw}\n" + fieldsConfig(t)
+}
+
+// fieldsConfig is the config of the fields toil new --with adds, each on
+// a real server of the test's own; every test that runs the service adds
+// it. It has none yet.
+func fieldsConfig(t testing.TB) string { return "" }
+
 // producer sends raw messages onto the bus Ingest reads, as another
 // service would.
 type producer struct {
@@ -79,7 +91,7 @@ func TestIngestAppendsConsumedEvent(t *testing.T) {
 		handled <- err
 		return err
 	}
-	toiltest.Run(t, s, toiltest.Config("out: "+out+"\nin: "+endpoint)).WaitReady()
+	toiltest.Run(t, s, toiltest.Config("file: "+out+"\nin: "+endpoint+"\n"+fieldsConfig(t))).WaitReady()
 	p := &producer{}
 	toiltest.Run(t, p, toiltest.Name("test.producer"), toiltest.Config("out: "+endpoint)).WaitReady()
 
