@@ -144,4 +144,15 @@ done
 b=$(median bare 2)
 echo "direct/bare: $(echo "$(median direct 2) $b" | awk '{ printf "%.3f", $1 / $2 }')"
 echo "proxy/bare: $(echo "$(median proxy 2) $b" | awk '{ printf "%.3f", $1 / $2 }')"
-tail -5 "$dir/dev.log" | sed 's/^/# dev.log: /'
+# Where the layout's memory is, now, after the load.
+echo "## RSS by process after the run (MiB): toil (supervisor, proxy, embedded NATS), backing, each service's workers"
+echo "toil $(($(rss_of "$devpid") / 1024))"
+status | jq -r '.backing[] | "\(.name) \(.pid)"' | while read -r name pid; do
+	[ -n "$pid" ] && [ "$pid" != null ] && echo "$name $(($(rss_tree "$pid") / 1024))"
+done
+status | jq -r '.services[] | "\(.name) \([.workers[].pid] | join(" "))"' | while read -r name pids; do
+	sum=0
+	for p in $pids; do sum=$((sum + $(rss_of "$p"))); done
+	echo "$name ($(echo $pids | wc -w) workers) $((sum / 1024))"
+done
+echo "whole layout $(($(rss_tree "$devpid") / 1024))"
