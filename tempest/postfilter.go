@@ -228,7 +228,7 @@ func (c *PostfilterConfig) SetDefaults() {
 // Validate rejects a slate size that would show no ads.
 func (c *PostfilterConfig) Validate() error {
 	if c.SlateSize < 1 {
-		return fmt.Errorf("tempest.postfilter slate_size %d: set it to 1 or more, the ads each placement's slate holds", c.SlateSize)
+		return fmt.Errorf("slate_size %d: set it to 1 or more, the ads each placement's slate holds", c.SlateSize)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package tempest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -236,7 +237,7 @@ func webLoad(ctx context.Context, rdb goredis.Cmdable) (*webSnapshot, error) {
 		}
 		snap.slates[p.ID] = sl
 	}
-	snap.placements, err = json.Marshal(PlacementsResponse{Cycle: cycle, Placements: placements})
+	snap.placements, err = webMarshal(PlacementsResponse{Cycle: cycle, Placements: placements})
 	if err != nil {
 		return nil, fmt.Errorf("encode the placements: %w", err)
 	}
@@ -497,8 +498,20 @@ func webEventID() string {
 	return hex.EncodeToString(b[:])
 }
 
+// webMarshal encodes v as JSON without escaping <, > and &: the answers are
+// JSON for programs, never inlined into HTML, and ad URLs carry queries.
+func webMarshal(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
 func webJSON(w http.ResponseWriter, code int, v any) {
-	body, err := json.Marshal(v)
+	body, err := webMarshal(v)
 	if err != nil {
 		// Only web's own response types get here, and they always encode.
 		code, body = http.StatusServiceUnavailable, []byte(`{"error":"the answer could not be encoded"}`)

@@ -43,7 +43,7 @@ func webCycle(cycle int64, sizes ...int) tempest.Slates {
 			sl.Ads = append(sl.Ads, tempest.ScoredAd{
 				Placement: p.ID, Ad: fmt.Sprintf("c%d-%s-ad%d", cycle, p.ID, j+1),
 				Campaign: fmt.Sprintf("camp%d", j+1), Advertiser: fmt.Sprintf("adv%d", j+1),
-				BidMicros: int64(1_000_000 * (j + 1)), URL: fmt.Sprintf("https://ads.example/%d", j+1),
+				BidMicros: int64(1_000_000 * (j + 1)), URL: fmt.Sprintf("https://ads.example/%d?src=tempest&slot=%s", j+1, p.ID),
 				Text: fmt.Sprintf("ad %d of cycle %d", j+1, cycle), Width: 300, Height: 250,
 				CTR: 0.01, Score: float64(100 - j), Model: "v1",
 			})
@@ -199,6 +199,10 @@ func TestWebServesPushedSlates(t *testing.T) {
 		{"placement=p3&n=4", 2, 4}, // an empty slate
 	} {
 		webEqual(t, "GET /ads?"+tc.query, webAds(t, web, tc.query), webWant(one.Slates[tc.slate], tc.n))
+	}
+	// Ad URLs come out as written: JSON for programs, & not escaped.
+	if body := webDo(t, http.MethodGet, web.URL("/ads?placement=p1")).body; !strings.Contains(string(body), "?src=tempest&slot=p1") {
+		t.Errorf("GET /ads should keep the ad URL's & as is:\n%s", body)
 	}
 
 	// A newer cycle, with other placements, replaces the whole snapshot.
