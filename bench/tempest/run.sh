@@ -92,6 +92,9 @@ rss_tree() {
 			print sum
 		}'
 }
+# ticks: utime+stime of the given pids, in clock ticks.
+ticks() { for p in "$@"; do awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0; done | awk '{ s += $1 } END { print s + 0 }'; }
+hz=$(getconf CLK_TCK)
 rss_of() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 # sample_rss FILE: every 200ms until killed, one line "pid rss" per web
@@ -120,17 +123,33 @@ for r in $(seq "$ROUNDS"); do
 		: >"$dir/rss"
 		sample_rss "$dir/rss" &
 		sampler=$!
+		t0w=$(ticks $webpids) t0t=$(ticks "$devpid") t0b=$(ticks "$barepid")
 		max=$("$dir/load" -c "$CONNS" -d "$DURATION" "$@")
+		t1w=$(ticks $webpids) t1t=$(ticks "$devpid") t1b=$(ticks "$barepid")
 		kill "$sampler"; wait "$sampler" 2>/dev/null || true
+		reqs=$(echo "$max" | sed 's/.* requests=\([0-9]*\).*/\1/')
+		# CPU per request (µs; the warmup's second is not in it, so a slight overcount): web workers, toil (the proxy), the bare server.
+		cpu=$(echo "$t0w $t1w $t0t $t1t $t0b $t1b $reqs $hz" | awk '{ f = 1e6 / $8 / $7; printf "cpu-us/req web %.1f toil %.1f bare %.1f", ($2 - $1) * f, ($4 - $3) * f, ($6 - $5) * f }')
 		rps=$(echo "$max" | sed 's/.* rps=\([0-9]*\).*/\1/')
 		half=$("$dir/load" -c "$CONNS" -d "$DURATION" -rate $((rps / 2)) "$@")
 		web=$(awk '$1 != "layout" && $2 > m { m = $2 } END { printf "%.1f", m / 1024 }' "$dir/rss")
 		lay=$(awk '$1 == "layout" && $2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$dir/rss")
-		echo "round $r $target max: ${max#url=* } | web worker peak RSS ${web} MiB, layout peak RSS ${lay} MiB"
+		echo "round $r $target max: ${max#url=* } | web worker peak RSS ${web} MiB, layout peak RSS ${lay} MiB | $cpu"
 		echo "round $r $target half: ${half#url=* }"
 		echo "$target $rps $(echo "$max" | sed 's/.* p50=\([0-9.]*\)ms.* p99=\([0-9.]*\)ms.*/\1 \2/') $(echo "$half" | sed 's/.* p50=\([0-9.]*\)ms.* p99=\([0-9.]*\)ms.*/\1 \2/') $web $lay" >>"$dir/results"
 	done
 done
+# wrk (C, one thread) as a second opinion on the maximum rate: a cheaper
+# client leaves the servers more of the two cores. One URL each.
+if command -v wrk >/dev/null; then
+	one=$(echo "$direct" | head -1 | sed 's|http://127.0.0.1:18081||')
+	echo "## wrk -t1 -c$CONNS -d$DURATION --latency, one URL each (req/s p50 p99)"
+	for t in bare:18180:/ direct:18081:$one proxy:18000:$one; do
+		name=${t%%:*} rest=${t#*:} port=${rest%%:*} path=${rest#*:}
+		wrk -t1 -c"$CONNS" -d"$DURATION" --latency "http://127.0.0.1:$port$path" >"$dir/wrk.out"
+		echo "wrk $name $(awk '/Requests\/sec/ { r = $2 } $1 == "50%" { p50 = $2 } $1 == "99%" { p99 = $2 } END { print r, p50, p99 }' "$dir/wrk.out")"
+	done
+fi
 echo "# load average after: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 median() { # target column
@@ -156,3 +175,16 @@ status | jq -r '.services[] | "\(.name) \([.workers[].pid] | join(" "))"' | whil
 	echo "$name ($(echo $pids | wc -w) workers) $((sum / 1024))"
 done
 echo "whole layout $(($(rss_tree "$devpid") / 1024))"
+if command -v redis-cli >/dev/null; then
+	rc() { redis-cli -h "${redis%:*}" -p "${redis#*:}" "$@"; }
+	echo "## redis: $(rc info memory | awk -F: '/^used_memory_human/ { print $2 }' | tr -d '\r') used, $(rc dbsize) keys; bytes by key kind (MEMORY USAGE, sampled)"
+	rc --scan --pattern 'tempest:*' | awk '{
+		k = $0
+		if (k ~ /^tempest:cycle:[0-9]+:scored$/) k = "tempest:cycle:*:scored"
+		else if (k ~ /^tempest:(raw|slate|stats|event):/) sub(/:[^:]*$/, ":*", k)
+		print k
+	}' | sort | uniq -c | while read -r n kind; do
+		one=$(rc --scan --pattern "$kind" | head -1)
+		[ -n "$one" ] && echo "$kind $n keys, one is $(rc memory usage "$one") bytes"
+	done
+fi
