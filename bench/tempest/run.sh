@@ -8,7 +8,8 @@
 #      (its shared socket, the 4 workers behind it) and web through toil
 #      dev's proxy; each first at its maximum rate (load -c CONNS), then an
 #      open loop at half of that maximum, for p99 at half load;
-#   3. RSS: each web worker's peak during the maximum-rate runs, and the sum
+#   3. the three at fixed rates (RATES, requests/s), for p99 at equal load;
+#   4. RSS: each web worker's peak during the maximum-rate runs, and the sum
 #      over toil dev and every process under it (the whole layout: 16 + 2 + 2
 #      + 4 workers and the rest, the embedded NATS inside toil, redis-server).
 #
@@ -24,6 +25,7 @@ ROUNDS=${1:-3}
 DURATION=${2:-10s}
 CONNS=${CONNS:-64}
 CAMPAIGNS=${CAMPAIGNS:-2000}
+RATES=${RATES:-2000 5000 10000}
 root=$(pwd)
 dir=$(mktemp -d)
 devpid=""
@@ -139,6 +141,21 @@ for r in $(seq "$ROUNDS"); do
 		echo "$target $rps $(echo "$max" | sed 's/.* p50=\([0-9.]*\)ms.* p99=\([0-9.]*\)ms.*/\1 \2/') $(echo "$half" | sed 's/.* p50=\([0-9.]*\)ms.* p99=\([0-9.]*\)ms.*/\1 \2/') $web $lay" >>"$dir/results"
 	done
 done
+# Fixed rates, the same for every target: up to which rate p99 stays under
+# the 5 ms target here.
+echo "## open loop at fixed rates, -d $DURATION: target rate p50 p99 (ms) late"
+for rate in $RATES; do
+	for target in bare direct proxy; do
+		case $target in
+		bare) set -- http://127.0.0.1:18180/ ;;
+		direct) set -- $direct ;;
+		proxy) set -- $proxied ;;
+		esac
+		out=$("$dir/load" -c "$CONNS" -d "$DURATION" -rate "$rate" "$@")
+		echo "fixed $target $rate $(echo "$out" | sed 's/.* late=\([0-9]*\).* p50=\([0-9.]*\)ms.* p99=\([0-9.]*\)ms.*/\2 \3 \1/')"
+	done
+done
+
 # wrk (C, one thread) as a second opinion on the maximum rate: a cheaper
 # client leaves the servers more of the two cores. One URL each.
 if command -v wrk >/dev/null; then
