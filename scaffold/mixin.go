@@ -307,9 +307,9 @@ func renderConfig(tmpl templates.Template, with []string, data textData) ([]byte
 	if err := yaml.Unmarshal(base, &doc); err != nil {
 		return nil, fmt.Errorf("template %s: toil.config.yaml: %w", tmpl.Name, err)
 	}
-	section := mapValue(doc.Content[0], data.Section)
+	section := mapValue(doc.Content[0], data.Layout)
 	if section == nil {
-		return nil, fmt.Errorf("template %s: toil.config.yaml has no section %s", tmpl.Name, data.Section)
+		return nil, fmt.Errorf("template %s: toil.config.yaml has no section %s", tmpl.Name, data.Layout)
 	}
 	if err := addMixinConfig(section, with, data); err != nil {
 		return nil, err

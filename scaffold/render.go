@@ -123,6 +123,19 @@ func RunName(name, service string) string {
 	return name + "." + strings.ToLower(service)
 }
 
+// LayoutKey is the service's name in toil.yaml: PKG-SERVICE, lower-cased,
+// as layout takes names (letters, digits, -). It must not be the package
+// name: toil.config.yaml's section pkg.service nests under pkg.
+func LayoutKey(pkg, service string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(pkg + "-" + service) {
+		if 'a' <= r && r <= 'z' || '0' <= r && r <= '9' || r == '-' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
 // topLevelNames returns the names a template's package declares, which
 // the service cannot be renamed to.
 func topLevelNames(tmpl string) (map[string]bool, error) {
@@ -175,7 +188,8 @@ var textFiles = []struct{ src, dst string }{
 
 type textData struct {
 	Name, Module, Template, Run string
-	Section                     string // the service's key in toil.config.yaml: its name
+	Section                     string // the service's name under toil run: pkg.service
+	Layout                      string // its name in toil.yaml, which toil dev runs it as
 	Listens                     bool
 	Replace                     string    // the toil checkout go.mod replaces toil with, if any
 	ToilRev                     string    // a git ref of toil for CI and pre-commit
@@ -192,6 +206,7 @@ func newTextData(spec Spec, tmpl templates.Template, service string) textData {
 		Template: tmpl.Name,
 		Run:      RunName(spec.Name, service),
 		Section:  RunName(spec.Name, service),
+		Layout:   LayoutKey(spec.Name, service),
 		Listens:  tmpl.Listens,
 		Replace:  spec.ToilSource,
 		ToilRev:  spec.ToilVersion,

@@ -82,7 +82,7 @@ func AddService(spec ServiceSpec) ([]File, error) {
 	run := spec.Pkg + "." + strings.ToLower(service)
 	data := textData{
 		Name: pkg, Module: spec.Module, Template: tmpl.Name,
-		Run: run, Section: pkg + "." + strings.ToLower(service),
+		Run: run, Section: pkg + "." + strings.ToLower(service), Layout: LayoutKey(pkg, service),
 		Listens: tmpl.Listens, Backing: backingOf(with),
 	}
 	config, err := addConfigSection(filepath.Join(spec.Root, ConfigFile), tmpl, with, data)
@@ -240,8 +240,10 @@ func addConfigSection(file string, tmpl templates.Template, with []string, data 
 		return nil, err
 	}
 	root := doc.Content[0]
-	if mapValue(root, data.Section) != nil {
-		return nil, &InputError{Flag: "PKG.NAME", Msg: fmt.Sprintf("%s already has a section %s: a service of that name is configured; choose another NAME", file, data.Section)}
+	for _, key := range []string{data.Layout, data.Section} {
+		if mapValue(root, key) != nil {
+			return nil, &InputError{Flag: "PKG.NAME", Msg: fmt.Sprintf("%s already has a section %s: a service of that name is configured; choose another NAME", file, key)}
+		}
 	}
 	rendered, err := renderConfig(tmpl, with, data)
 	if err != nil {
@@ -254,14 +256,13 @@ func addConfigSection(file string, tmpl templates.Template, with []string, data 
 	troot := tdoc.Content[0]
 	for i := 0; i+1 < len(troot.Content); i += 2 {
 		key := troot.Content[i]
-		if key.Value != data.Section {
-			continue
-		}
-		if exists {
-			// The template's head comment describes the whole file.
-			key.HeadComment = ""
-		} else {
-			key.HeadComment = tdoc.HeadComment + troot.HeadComment + key.HeadComment
+		if i == 0 {
+			if exists {
+				// The template's head comment describes a whole file.
+				key.HeadComment = ""
+			} else {
+				key.HeadComment = tdoc.HeadComment + troot.HeadComment + key.HeadComment
+			}
 		}
 		root.Content = append(root.Content, key, troot.Content[i+1])
 	}
@@ -286,10 +287,7 @@ func addLayoutEntry(file string, spec ServiceSpec, data textData) ([]byte, error
 		root.Content = append(root.Content, scalar("services"), services)
 	}
 	services.Style &^= yaml.FlowStyle
-	key := strings.ReplaceAll(strings.ToLower(data.Section), ".", "-")
-	if mapValue(services, data.Name) == nil {
-		key = data.Name
-	}
+	key := data.Layout
 	if mapValue(services, key) != nil {
 		return nil, &InputError{Flag: "PKG.NAME", Msg: fmt.Sprintf("%s already has a service %s: choose another NAME", file, key)}
 	}

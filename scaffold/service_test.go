@@ -62,13 +62,13 @@ func TestAddService(t *testing.T) {
 	}
 	lay := file(t, files, "toil.yaml")
 	for _, want := range []string{"# The processes of shop.\n", "  # the storefront\n", "# shared by every queue",
-		"  billing:\n    run: internal/billing.invoicer\n    listen: \"127.0.0.1:8081\"\n    config: [toil.config.yaml]\n",
+		"  billing-invoicer:\n    run: internal/billing.invoicer\n    listen: \"127.0.0.1:8081\"\n    config: [toil.config.yaml]\n",
 		"  redis: {cmd: \"redis-server --port {port} --save ''\", fallback: embedded}\n"} {
 		if !strings.Contains(lay, want) {
 			t.Errorf("toil.yaml lacks %q:\n%s", want, lay)
 		}
 	}
-	if strings.Index(lay, "web:") > strings.Index(lay, "billing:") || strings.Count(lay, "nats:") != 1 {
+	if strings.Index(lay, "web:") > strings.Index(lay, "billing-invoicer:") || strings.Count(lay, "nats:") != 1 {
 		t.Errorf("toil.yaml: order changed or nats added twice:\n%s", lay)
 	}
 	l, err := layout.Parse("toil.yaml", []byte(lay))
@@ -79,7 +79,7 @@ func TestAddService(t *testing.T) {
 		t.Errorf("services = %d, want 2", len(l.Services))
 	}
 	cfg := file(t, files, "toil.config.yaml")
-	for _, want := range []string{"# shop's config\n", "greeting: hi # not hello\n", "billing.invoicer:\n  greeting: hello\n", "  redis:\n", "  out: {backend: nats, topic: billing.out}\n"} {
+	for _, want := range []string{"# shop's config\n", "greeting: hi # not hello\n", "billing-invoicer: &billing-invoicer\n  greeting: hello\n", "billing.invoicer: *billing-invoicer\n", "  redis:\n", "  out: {backend: nats, topic: billing.out}\n"} {
 		if !strings.Contains(cfg, want) {
 			t.Errorf("toil.config.yaml lacks %q:\n%s", want, cfg)
 		}

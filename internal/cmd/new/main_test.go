@@ -12,6 +12,8 @@ import (
 	"github.com/toilhq/toil/internal/cmd/root"
 	"github.com/toilhq/toil/internal/cmd/version"
 	"github.com/toilhq/toil/internal/cmdutil"
+	"github.com/toilhq/toil/internal/shim"
+	"github.com/toilhq/toil/internal/vettool"
 )
 
 // TestMain lets this test binary, run under the name toil, be the toil
@@ -23,8 +25,15 @@ func TestMain(m *testing.M) {
 	})
 }
 
-// toilMain is cmd/toil's run.
+// toilMain is cmd/toil's run: the shim toil dev starts workers through,
+// and go vet's handshake, come first there too.
 func toilMain(args []string) int {
+	if shim.Invoked(args) {
+		shim.Main(args) // never returns: execs the worker
+	}
+	if vettool.Invoked(args) {
+		vettool.Main(args)
+	}
 	f := &cmdutil.Factory{IO: cmdutil.System(), Version: version.String()}
 	cmd := root.NewCmdRoot(f)
 	cmd.SetArgs(args)

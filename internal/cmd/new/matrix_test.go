@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -164,7 +165,9 @@ func TestGeneratedModules(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			dir := filepath.Join(root, tc.name)
-			env := env
+			// A copy: appending to the shared slice would race with the
+			// other subtests.
+			env := slices.Clone(env)
 			for _, m := range tc.with {
 				switch m {
 				case "redis":
@@ -175,6 +178,11 @@ func TestGeneratedModules(t *testing.T) {
 			}
 			if tc.serviceRun != "" {
 				runUntilReady(t, toil, dir, tc.serviceRun, env, nil)
+			}
+			if tc.name == "httpall" {
+				// toil dev runs it as toil.yaml says: its backing redis and
+				// NATS, its config section under its toil.yaml name.
+				devUntilReady(t, toil, dir, env)
 			}
 			switch tc.template {
 			case "func":
@@ -251,6 +259,74 @@ func runUntilReady(t *testing.T, toil, dir, service string, env []string, check 
 	}
 }
 
+// devUntilReady runs toil dev in dir, on a free port, until the service
+// says it is ready; then a request through its listen address must be
+// answered with the greeting of toil.config.yaml, and Ctrl-C must stop
+// everything cleanly.
+func devUntilReady(t *testing.T, toil, dir string, env []string) {
+	t.Helper()
+	port := freePort(t)
+	lay := filepath.Join(dir, "toil.yaml")
+	data, err := os.ReadFile(lay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(lay, bytes.Replace(data, []byte("127.0.0.1:8080"), []byte("127.0.0.1:"+port), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := exec.CommandContext(ctx, toil, "dev")
+	c.Dir, c.Env = dir, env
+	c.Cancel = func() error { return c.Process.Signal(syscall.SIGINT) }
+	out, err := c.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Stderr = c.Stdout
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	ready := make(chan bool, 1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc := bufio.NewScanner(out)
+		seen := false
+		for sc.Scan() {
+			log.WriteString(sc.Text() + "\n")
+			if !seen && strings.Contains(sc.Text(), " 1/1 ready") {
+				seen = true
+				ready <- true
+			}
+		}
+		if !seen {
+			ready <- false
+		}
+	}()
+	if <-ready {
+		resp, err := http.Get("http://127.0.0.1:" + port + "/greet/ann")
+		if err != nil {
+			t.Error(err)
+		} else {
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK || string(body) != "hello, ann\n" {
+				t.Errorf("toil dev: GET /greet/ann = %d %q, want 200 %q", resp.StatusCode, body, "hello, ann\n")
+			}
+		}
+	}
+	_ = c.Process.Signal(syscall.SIGINT)
+	<-done
+	if err := c.Wait(); err != nil {
+		t.Errorf("toil dev after SIGINT: %v", err)
+	}
+	if t.Failed() || !strings.Contains(log.String(), " 1/1 ready") {
+		t.Errorf("toil dev: want the service ready, answering, then stopped:\n%s", log.String())
+	}
+}
+
 func freePort(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -264,6 +340,9 @@ func freePort(t *testing.T) string {
 
 // toilBinary returns a toil for the generated modules to run: this test
 // binary under the name toil, which TestMain turns into the command line.
+// A hard link (or a copy), not a symlink: toil dev starts workers through
+// its own executable as a shim, and os.Executable resolves symlinks to the
+// test binary's own name.
 func toilBinary(t *testing.T) string {
 	t.Helper()
 	exe, err := os.Executable()
@@ -271,7 +350,14 @@ func toilBinary(t *testing.T) string {
 		t.Fatal(err)
 	}
 	link := filepath.Join(t.TempDir(), "toil")
-	if err := os.Symlink(exe, link); err != nil {
+	if err := os.Link(exe, link); err == nil {
+		return link
+	}
+	data, err := os.ReadFile(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(link, data, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	return link
