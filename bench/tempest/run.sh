@@ -9,11 +9,15 @@
 #      dev's proxy; each first at its maximum rate (load -c CONNS), then an
 #      open loop at half of that maximum, for p99 at half load;
 #   3. the three at fixed rates (RATES, requests/s), for p99 at equal load;
-#   4. RSS: each web worker's peak during the maximum-rate runs, and the sum
+#   4. wrk, when installed, as a second opinion on each maximum;
+#   5. RSS: each web worker's peak during the maximum-rate runs, and the sum
 #      over toil dev and every process under it (the whole layout: 16 + 2 + 2
-#      + 4 workers and the rest, the embedded NATS inside toil, redis-server).
+#      + 4 workers and the rest, the embedded NATS inside toil, redis-server),
+#      then by process after the run, and Redis's memory by key kind;
+#   and the CPU per request of the web workers, toil (the proxy) and the
+#   bare server during each maximum-rate run.
 #
-# The layout is tempest/toil.yaml as committed, run from a copy of the work
+# The layout is tempest/toil.yaml as it is in the work tree, run from a copy of the work
 # tree with its ports moved up by 10000 (8000 -> 18000, 8081 -> 18081,
 # 8090 -> 18090), so it runs beside a `toil dev` someone has on the real ports.
 # Everything runs on this machine, load generator included, on 127.0.0.1.
@@ -26,7 +30,6 @@ DURATION=${2:-10s}
 CONNS=${CONNS:-64}
 CAMPAIGNS=${CAMPAIGNS:-2000}
 RATES=${RATES:-2000 5000 10000}
-root=$(pwd)
 dir=$(mktemp -d)
 devpid=""
 barepid=""
