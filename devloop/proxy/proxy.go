@@ -155,7 +155,11 @@ func New(opts Options) *Proxy {
 	p.rp = &httputil.ReverseProxy{
 		Rewrite:       p.rewrite,
 		Transport:     roundTripper(p.roundTrip),
-		FlushInterval: -1,
+		// 0, not -1: ReverseProxy already flushes every write of a
+		// stream (SSE, or any answer of unknown length); an answer of known
+		// length goes out in one write instead of a flush per write,
+		// which cost ~40% of proxied requests/s (bench/devloop/proxy).
+		FlushInterval: 0,
 		ErrorHandler:  p.proxyError,
 		ErrorLog:      p.errorLog(),
 		BufferPool:    &bufferPool{},
