@@ -9,8 +9,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/toilhq/toil/internal/testserver"
 	"github.com/toilhq/toil/queue/queuetest"
 	"github.com/toilhq/toil/toiltest"
@@ -301,6 +303,13 @@ func TestPostfilterPublishesEachCompleteCycleOnce(t *testing.T) {
 	}
 	if len(first.Placements) != len(c.Placements) {
 		t.Errorf("Slates carries %d placements, want %d", len(first.Placements), len(c.Placements))
+	}
+	// A ranked cycle's pages are kept only a minute, not the hour an
+	// incomplete one gets.
+	cli := goredis.NewClient(&goredis.Options{Addr: rdb.Addr()})
+	defer cli.Close()
+	if ttl, err := cli.TTL(t.Context(), KeyCycleScored(1)).Result(); err != nil || ttl <= 0 || ttl > time.Minute {
+		t.Errorf("TTL of the ranked cycle's %s = %v (%v), want at most a minute", KeyCycleScored(1), ttl, err)
 	}
 	// A page redelivered after the cycle completed publishes it again, the
 	// same slates: the pusher, idempotent, then changes nothing.

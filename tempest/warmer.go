@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/toilhq/toil"
 	"github.com/toilhq/toil/queue"
 	"github.com/toilhq/toil/redis"
@@ -115,6 +116,14 @@ func (w *Warmer) Run(ctx context.Context) error {
 	}
 }
 
+// warmNextCycle hands out the next cycle number. A Redis without the
+// counter (the first start, or one restarted without its data) counts on
+// from the clock in milliseconds, so cycle numbers never go back: a Slates
+// message of a cycle from before the restart, redelivered late, can never
+// outrank the new cycles at the pusher and freeze their slates.
+var warmNextCycle = goredis.NewScript(`redis.call('SET', KEYS[1], ARGV[1], 'NX')
+return redis.call('INCR', KEYS[1])`)
+
 // warmPlanCycle plans the next cycle if this worker gets the lock. It
 // returns "planned", "locked" (another worker holds it) or "error".
 func (w *Warmer) warmPlanCycle(ctx context.Context, cfg *WarmerConfig) (string, error) {
@@ -126,9 +135,9 @@ func (w *Warmer) warmPlanCycle(ctx context.Context, cfg *WarmerConfig) (string, 
 	if !got {
 		return "locked", nil
 	}
-	cycle, err := w.Redis.Incr(ctx, KeyCycle).Result()
+	cycle, err := warmNextCycle.Run(ctx, w.Redis.Client, []string{KeyCycle}, time.Now().UnixMilli()).Int64()
 	if err != nil {
-		return "error", fmt.Errorf("incr %s: %w", KeyCycle, err)
+		return "error", fmt.Errorf("next cycle from %s: %w", KeyCycle, err)
 	}
 	var placements struct {
 		Placements []Placement `json:"placements"`
