@@ -29,6 +29,9 @@ type ServiceSpec struct {
 	Template string            // a templates.All name; "http" when empty
 	Vars     map[string]string // --set values
 	With     []string          // --with mixin names
+	// Force leaves a package file that is there already as it is (the
+	// plan says identical or conflict) instead of refusing it.
+	Force bool
 }
 
 // The toil.yaml and config file toil new service edits, at the module root.
@@ -75,7 +78,7 @@ func AddService(spec ServiceSpec) ([]File, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := checkPackageDir(filepath.Join(spec.Root, filepath.FromSlash(spec.Pkg)), spec.Pkg, pkg, tmpl.Name, files); err != nil {
+	if err := checkPackageDir(filepath.Join(spec.Root, filepath.FromSlash(spec.Pkg)), spec.Pkg, pkg, tmpl.Name, files, spec.Force); err != nil {
 		return nil, err
 	}
 
@@ -123,7 +126,7 @@ func checkPkg(p string) (string, error) {
 // checkPackageDir refuses to add files to dir that would not compile with
 // what is there: a package of another name, a file of the same name, or a
 // top-level name declared twice.
-func checkPackageDir(dir, rel, pkg, tmpl string, files []File) error {
+func checkPackageDir(dir, rel, pkg, tmpl string, files []File, force bool) error {
 	ents, err := os.ReadDir(dir)
 	if os.IsNotExist(err) {
 		return nil
@@ -132,6 +135,7 @@ func checkPackageDir(dir, rel, pkg, tmpl string, files []File) error {
 		return fmt.Errorf("read %s: %w", dir, err)
 	}
 	have := map[string]string{} // top-level name → file
+	there := map[string]bool{}  // the new files that are there already
 	fset := token.NewFileSet()
 	for _, e := range ents {
 		name := e.Name()
@@ -139,8 +143,10 @@ func checkPackageDir(dir, rel, pkg, tmpl string, files []File) error {
 			continue
 		}
 		for _, f := range files {
-			if path.Base(f.Path) == name {
-				return &InputError{Flag: "PKG.NAME", Msg: fmt.Sprintf("%s/%s exists: the template's file of that name cannot be added; add the service to a package of its own, e.g. toil new service %s2.NAME", rel, name, pkg)}
+			if path.Base(f.Path) == name && force {
+				there[name] = true // left as it is: not written, no clash
+			} else if path.Base(f.Path) == name {
+				return &InputError{Flag: "PKG.NAME", Msg: fmt.Sprintf("%s/%s exists: the template's file of that name cannot be added; add the service to a package of its own, e.g. toil new service %s2.NAME (or --force to leave the file as it is)", rel, name, pkg)}
 			}
 		}
 		src, err := os.ReadFile(filepath.Join(dir, name))
@@ -162,7 +168,7 @@ func checkPackageDir(dir, rel, pkg, tmpl string, files []File) error {
 	}
 	var clash []string
 	for _, nf := range files {
-		if !strings.HasSuffix(nf.Path, ".go") {
+		if !strings.HasSuffix(nf.Path, ".go") || there[path.Base(nf.Path)] {
 			continue
 		}
 		f, err := parser.ParseFile(fset, nf.Path, nf.Data, parser.SkipObjectResolution)

@@ -109,6 +109,11 @@ func TestAddServiceRefuses(t *testing.T) {
 			t.Errorf("%s.%s (%s) = %v, want an InputError containing %q", tc.pkg, tc.name, tc.tmpl, err, tc.want)
 		}
 	}
+	// --force leaves web/server.go as it is instead of refusing it: the
+	// command's plan then reports it as a conflict, never overwritten.
+	if _, err := scaffold.AddService(scaffold.ServiceSpec{Root: root, Module: "example.com/shop", Pkg: "web", Name: "front", Template: "http", Force: true}); err != nil {
+		t.Errorf("--force over web/server.go: %v", err)
+	}
 	// A service whose config section is there already.
 	if err := os.WriteFile(filepath.Join(root, "toil.config.yaml"), []byte(existingConfig+"billing.poller: {}\n"), 0o644); err != nil {
 		t.Fatal(err)

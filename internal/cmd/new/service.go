@@ -60,8 +60,11 @@ service's entry (and the backing systems --with needs), toil.config.yaml its
 section; both keep their comments and order, and are created when missing.
 go mod tidy then records what the new code imports.
 
---template, --with, --set, --dry-run and --force work as for toil new;
-nothing is written when the input is bad.`,
+--template, --with, --set and --dry-run work as for toil new; --force
+writes only the package files that are not there and reports the others
+as identical or conflict, never overwriting one (toil.yaml and
+toil.config.yaml are edited either way). Nothing is written when the input
+is bad.`,
 		Example: `  toil new service billing.invoicer
   toil new service internal/jobs.mailer --template consumer --with sql
   toil new service web.api --with redis --dry-run`,
@@ -85,7 +88,7 @@ nothing is written when the input is bad.`,
 	fl.StringArrayVar(&opts.Set, "set", nil, "set a template variable, `key=value` (repeatable): service")
 	fl.StringArrayVar(&opts.With, "with", nil, "add mixin fields, a comma list (repeatable): "+mixinList())
 	fl.BoolVarP(&opts.DryRun, "dry-run", "n", false, "print what would be written, write nothing")
-	fl.BoolVarP(&opts.Force, "force", "f", false, "accepted as for toil new: files already there are never overwritten")
+	fl.BoolVarP(&opts.Force, "force", "f", false, "leave the package's files that are there as they are (identical or conflict) instead of refusing")
 	return cmd
 }
 
@@ -120,7 +123,7 @@ func runService(opts *ServiceOptions) error {
 		return err
 	}
 	files, err := scaffold.AddService(scaffold.ServiceSpec{Root: mod.Root, Module: mod.Path, Pkg: pkg, Name: name,
-		Template: opts.Template, Vars: vars, With: opts.With})
+		Template: opts.Template, Vars: vars, With: opts.With, Force: opts.Force})
 	if err != nil {
 		return inputError(err)
 	}
@@ -134,7 +137,7 @@ func runService(opts *ServiceOptions) error {
 		case err == nil && (f.Path == scaffold.LayoutFile || f.Path == scaffold.ConfigFile):
 			e.Action = scaffold.Update
 		case err == nil:
-			e.Action = scaffold.Conflict // AddService refuses these; a race
+			e.Action = scaffold.Conflict // with --force; AddService refuses it otherwise
 		}
 		plan = append(plan, e)
 	}
