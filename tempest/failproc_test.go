@@ -3,12 +3,9 @@
 package tempest
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -279,137 +276,6 @@ func failFreePort(t *testing.T) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
-}
-
-// failRedis is a redis-server the test starts, SIGKILLs and starts again
-// on the same port: testserver.Redis stops its server politely, and the
-// failure tests need a crash.
-type failRedis struct {
-	t    *testing.T
-	bin  string
-	dir  string
-	port int
-
-	mu   sync.Mutex
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-// failStartRedis starts redis-server on a free loopback port, persistence
-// off, and stops it when the test ends.
-func failStartRedis(t *testing.T) *failRedis {
-	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("redis-server is not on PATH, and CI must run this test: install it (apt-get install redis-server)")
-		}
-		t.Skip("redis-server is not on PATH (apt-get install redis-server); CI installs it, so CI runs this test")
-	}
-	r := &failRedis{t: t, bin: bin, dir: t.TempDir()}
-	var lastErr error
-	// The port is free when picked but may be taken before redis binds
-	// it; another is tried then.
-	for range 5 {
-		r.port = failFreePort(t)
-		if lastErr = r.start(); lastErr == nil {
-			t.Cleanup(r.Kill)
-			return r
-		}
-	}
-	t.Fatalf("start redis-server: %v", lastErr)
-	return nil
-}
-
-// URL is the server's redis:// URL, as REDIS_URL holds it.
-func (r *failRedis) URL() string { return "redis://" + r.Addr() + "/0" }
-
-// Addr is the server's host:port.
-func (r *failRedis) Addr() string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(r.port)) }
-
-// Kill SIGKILLs the server (a crash: nothing saved) and waits for it.
-func (r *failRedis) Kill() {
-	r.mu.Lock()
-	cmd, done := r.cmd, r.done
-	r.cmd = nil
-	r.mu.Unlock()
-	if cmd == nil {
-		return
-	}
-	_ = cmd.Process.Signal(syscall.SIGKILL)
-	<-done
-}
-
-// Start starts the server again on the same port, empty, as after a crash
-// of a server without persistence.
-func (r *failRedis) Start() {
-	r.t.Helper()
-	var err error
-	// The killed server released the port; a stranger taking it in
-	// between is retried for a moment.
-	for range 20 {
-		if err = r.start(); err == nil {
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	r.t.Fatalf("restart redis-server on port %d: %v", r.port, err)
-}
-
-// start runs redis-server and waits for its "Ready to accept connections"
-// line.
-func (r *failRedis) start() error {
-	cmd := exec.Command(r.bin,
-		"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", r.dir,
-		"--loglevel", "notice", "--logfile", "")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		return err
-	}
-	cmd.Stderr = cmd.Stdout
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", r.bin, err)
-	}
-	done := make(chan struct{})
-	ready := make(chan error, 1)
-	go func() {
-		defer close(done)
-		sc := bufio.NewScanner(out)
-		var tail []string
-		signalled := false
-		for sc.Scan() {
-			if signalled {
-				continue // keep draining, or redis blocks on a full pipe
-			}
-			tail = append(tail, sc.Text())
-			if strings.Contains(sc.Text(), "Ready to accept connections") {
-				ready <- nil
-				signalled = true
-			}
-		}
-		_, _ = io.Copy(io.Discard, out)
-		_ = cmd.Wait() // after the last read: Wait closes the pipe
-		if !signalled {
-			ready <- fmt.Errorf("exited before it was ready:\n%s", strings.Join(tail, "\n"))
-		}
-	}()
-	select {
-	case err := <-ready:
-		if err != nil {
-			<-done
-			return err
-		}
-	case <-time.After(20 * time.Second):
-		_ = cmd.Process.Kill()
-		<-done
-		return errors.New("not ready after 20s")
-	}
-	r.mu.Lock()
-	r.cmd, r.done = cmd, done
-	r.mu.Unlock()
-	return nil
 }
 
 // failEventually polls cond every 50ms until it holds, failing the test

@@ -487,7 +487,7 @@ type failPoll struct {
 // prefilter and crash nothing.
 func failRedisRestarted(t *testing.T, bins map[string]string) {
 	nats := testserver.NATS(t)
-	rs := failStartRedis(t)
+	rs := testserver.Redis(t)
 	cfg := filepath.Join(t.TempDir(), "toil.config.yaml")
 	env := []string{"NATS_URL=" + nats.URL(), "REDIS_URL=" + rs.URL()}
 	ctx := t.Context()
