@@ -86,9 +86,17 @@ func (b *Base[Cfg]) Listen(name, addr string) (net.Listener, error) {
 // func with its signature) or a pointer to a struct embedding [Base]. An
 // empty name is derived from svc: hello.World becomes "hello.world".
 //
+// TOIL_SERVICE, when set, is the name instead: the worker protocol's
+// variable, which toil run, toil dev and the exports set to the service's
+// name in toil.yaml, so its config section and logs are the same wherever
+// it runs.
+//
 // Main reads os.Args[1:] as flags, handles SIGTERM and SIGINT (drain and
 // stop) and SIGHUP (reload config and switches).
 func Main(name string, svc any) {
+	if v := os.Getenv("TOIL_SERVICE"); v != "" {
+		name = v
+	}
 	os.Exit(mainExit(name, svc, os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -188,7 +188,7 @@ var textFiles = []struct{ src, dst string }{
 
 type textData struct {
 	Name, Module, Template, Run string
-	Section                     string // the service's name under toil run: pkg.service
+	Section                     string // PKG.NAME as toil run derives it outside a layout: pkg.service
 	Layout                      string // its name in toil.yaml, which toil dev runs it as
 	Listens                     bool
 	Replace                     string    // the toil checkout go.mod replaces toil with, if any

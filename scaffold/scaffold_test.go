@@ -141,8 +141,8 @@ func TestRenderWith(t *testing.T) {
 		t.Fatalf("toil.config.yaml: %v\n%s", err, data)
 	}
 	for _, key := range []string{"prefix", "in", "redis", "out", "db"} {
-		if _, ok := cfg["jobs.consumer"][key]; !ok {
-			t.Errorf("toil.config.yaml has no jobs.consumer.%s:\n%s", key, data)
+		if _, ok := cfg["jobs-consumer"][key]; !ok {
+			t.Errorf("toil.config.yaml has no jobs-consumer.%s:\n%s", key, data)
 		}
 	}
 	lay, err := layout.Parse("toil.yaml", []byte(file(t, files, "toil.yaml")))

@@ -50,6 +50,9 @@ exported struct type embedding toil.Base[Config].
 
 toil generates the main, builds it into its cache (nothing is written into
 your tree) and runs it with TOIL_SERVICE, TOIL_WORKER and TOIL_ENV=dev set.
+When a toil.yaml around the working directory runs the service, toil run
+uses its name there (TOIL_SERVICE), so the service reads the same config
+section as under toil dev; -v says so.
 A second run with nothing changed starts the cached binary without running
 the go command at all; -v says which happened.
 
@@ -131,6 +134,10 @@ func runRun(opts *Options) error {
 		return exitError(err)
 	}
 
+	name, note := serviceName(cwd, spec, bin.Service.Name, os.LookupEnv)
+	if note != "" && opts.Verbose {
+		logf("%s: %s", bin.Service.Name, note)
+	}
 	env := os.Environ()
 	if _, set := os.LookupEnv("TOIL_LOG_FORMAT"); !set && opts.Procs > 1 && opts.IO.IsStderrTTY() {
 		// Workers write into pipes, so they would log JSON; a person is
@@ -139,7 +146,7 @@ func runRun(opts *Options) error {
 	}
 	err = runner.Run(ctx, runner.RunOptions{
 		Binary:        bin.Path,
-		Service:       bin.Service.Name,
+		Service:       name,
 		Procs:         opts.Procs,
 		Args:          opts.Args,
 		Env:           env,
@@ -147,7 +154,7 @@ func runRun(opts *Options) error {
 		Stdout:        opts.IO.Out,
 		Stderr:        opts.IO.ErrOut,
 		ShareTerminal: opts.Procs == 1 && isTerminal(opts.IO.In),
-		Prefix:        prefixer(opts.IO, bin.Service.Name, opts.Procs),
+		Prefix:        prefixer(opts.IO, name, opts.Procs),
 		Signals:       sigs,
 		Logf:          logf,
 	})
