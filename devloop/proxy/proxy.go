@@ -153,8 +153,8 @@ func New(opts Options) *Proxy {
 		services: map[string]*service{},
 	}
 	p.rp = &httputil.ReverseProxy{
-		Rewrite:       p.rewrite,
-		Transport:     roundTripper(p.roundTrip),
+		Rewrite:   p.rewrite,
+		Transport: roundTripper(p.roundTrip),
 		// 0, not -1: ReverseProxy already flushes every write of a
 		// stream (SSE, or any answer of unknown length); an answer of known
 		// length goes out in one write instead of a flush per write,
