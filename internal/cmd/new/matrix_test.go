@@ -248,7 +248,7 @@ func runUntilReady(t *testing.T, toil, dir, service string, env []string, check 
 	_ = c.Process.Signal(syscall.SIGINT)
 	<-done
 	if err := c.Wait(); err != nil {
-		t.Errorf("toil run %s after SIGINT: %v", service, err)
+		t.Errorf("toil run %s after SIGINT: %v\n%s", service, err, log.String())
 	}
 	if !strings.Contains(log.String(), `"msg":"ready"`) || !strings.Contains(log.String(), `"msg":"stopped"`) {
 		t.Errorf("toil run %s: want a ready and a stopped line:\n%s", service, log.String())
