@@ -444,6 +444,11 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	// pool of the chosen backend's transport.
 	out.URL.Host = "upstream"
 	out.Host = pr.In.Host
+	// The query goes on as the client sent it, as nginx passes it:
+	// ReverseProxy drops parameters it cannot parse before Rewrite, so
+	// ?n=%zz would reach the service as no n at all and answer
+	// differently behind toil dev than in production.
+	out.URL.RawQuery = pr.In.URL.RawQuery
 	if rt := x.route; rt.strip && rt.path != "/" {
 		out.URL.Path = stripPrefix(out.URL.Path, rt.path)
 		if out.URL.RawPath != "" {
