@@ -53,8 +53,16 @@ const (
 	// command missing and the embedded server running instead.
 	EventWarning Kind = "warning"
 	// EventExited: a command ended while toil still needed it (Reason says
-	// how); the services that use it will see errors.
+	// how); it is restarted on the same port after Delay, and the services
+	// that use it see errors meanwhile.
 	EventExited Kind = "exited"
+	// EventRestarted: a command that exited, or that Set.Restart
+	// restarted, is ready again on its port (Restarts counts its
+	// restarts).
+	EventRestarted Kind = "restarted"
+	// EventRestartFailed: a restart did not get ready (Reason says why);
+	// it is tried again after Delay.
+	EventRestartFailed Kind = "restart failed"
 	// EventStopped: a system was stopped.
 	EventStopped Kind = "stopped"
 )
@@ -65,9 +73,13 @@ type Event struct {
 	Kind    Kind
 	Backing string
 	Reason  string
-	// PID is the command's process (EventReady of a command), else 0.
-	PID   int
+	// PID is the command's process (EventReady, EventRestarted), else 0.
+	PID int
+	// Delay is how long the start took (EventReady, EventRestarted), or
+	// the wait before the next restart (EventExited, EventRestartFailed).
 	Delay time.Duration
+	// Restarts is how many times the command was restarted.
+	Restarts int
 }
 
 // String is the event for people: "redis ready on 127.0.0.1:41234 in 12ms".
@@ -81,6 +93,21 @@ func (e Event) String() string {
 	}
 	return s
 }
+
+// State is how a backing system is doing.
+type State string
+
+// The states of a backing system.
+const (
+	// StateRunning: it runs (and was ready when it last started).
+	StateRunning State = "running"
+	// StateRestarting: its command exited; it is restarted on the same
+	// port after a backoff.
+	StateRestarting State = "restarting"
+	// StateFailed: its command exited and its last restart did not get
+	// ready (Status.Error says why); it is tried again after a backoff.
+	StateFailed State = "failed"
+)
 
 // Status is one running backing system.
 type Status struct {
@@ -97,8 +124,16 @@ type Status struct {
 	Addr string
 	// Env are the variables it gives the services.
 	Env layout.Env
-	// Exited is how the command ended, when it ended while toil ran.
+	// State is running, restarting or failed; embedded servers, inside
+	// toil's process, are always running.
+	State State
+	// Restarts is how many times its command was restarted.
+	Restarts int
+	// Exited is how its command last ended while toil ran, "" if it never
+	// did.
 	Exited string
+	// Error is why its last restart failed, while State is failed.
+	Error string
 }
 
 // Set is the running backing systems of a layout. Create it with Start;
@@ -117,16 +152,29 @@ type system struct {
 	port int
 	runs string
 	env  layout.Env
-	// srv is what runs it: an embedded server or a command.
-	srv server
+
+	// A command has a keeper goroutine (see keep), which restarts it when
+	// it exits; cancel ends the keeper, kept is closed once it returned,
+	// and restart takes Set.Restart's requests. All three are nil for an
+	// embedded server.
+	cancel  context.CancelFunc
+	kept    chan struct{}
+	restart chan chan error
+
+	mu sync.Mutex
+	// srv is what runs it: an embedded server or a command. The keeper
+	// replaces it on a restart.
+	srv      server
+	state    State
+	restarts int
+	exited   string
+	lastErr  string
 }
 
 // server is a running embedded server or command.
 type server interface {
 	// pid is the command's process id, 0 for an embedded server.
 	pid() int
-	// exited says how the command ended, "" while it runs.
-	exited() string
 	// stop stops it, SIGKILL once ctx is done, and waits for it.
 	stop(ctx context.Context) error
 }
@@ -170,17 +218,64 @@ func (s *Set) Status() []Status {
 	defer s.mu.Unlock()
 	out := make([]Status, 0, len(s.systems))
 	for _, sys := range s.systems {
-		out = append(out, Status{
-			Name:   sys.spec.Name,
-			Kind:   sys.kind(),
-			Runs:   sys.runs,
-			PID:    sys.srv.pid(),
-			Addr:   addr(sys.port),
-			Env:    maps.Clone(sys.env),
-			Exited: sys.srv.exited(),
-		})
+		sys.mu.Lock()
+		st := Status{
+			Name:     sys.spec.Name,
+			Kind:     sys.kind(),
+			Runs:     sys.runs,
+			Addr:     addr(sys.port),
+			Env:      maps.Clone(sys.env),
+			State:    sys.state,
+			Restarts: sys.restarts,
+			Exited:   sys.exited,
+		}
+		if sys.state == StateRunning {
+			st.PID = sys.srv.pid()
+		}
+		if sys.state == StateFailed {
+			st.Error = sys.lastErr
+		}
+		sys.mu.Unlock()
+		out = append(out, st)
 	}
 	return out
+}
+
+// Restart stops the command of the backing system name and starts it
+// again on the same port, and returns once it is ready again or with why
+// it did not get ready (the keeper then tries again after a backoff). An
+// embedded server runs inside toil's process and cannot be restarted.
+func (s *Set) Restart(ctx context.Context, name string) error {
+	s.mu.Lock()
+	var sys *system
+	for _, x := range s.systems {
+		if x.spec.Name == name {
+			sys = x
+		}
+	}
+	s.mu.Unlock()
+	if sys == nil {
+		return fmt.Errorf("no backing system %q runs", name)
+	}
+	if sys.restart == nil {
+		return fmt.Errorf("backing %s is %s, inside toil dev's own process: it cannot stop on its own, so there is nothing to restart; restart toil dev to start it afresh", name, sys.runs)
+	}
+	reply := make(chan error, 1)
+	select {
+	case sys.restart <- reply:
+	case <-sys.kept:
+		return fmt.Errorf("backing %s was stopped", name)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-sys.kept:
+		return fmt.Errorf("backing %s was stopped while it restarted", name)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Apply makes the running systems those of l: it stops the systems l no
@@ -270,7 +365,15 @@ func (s *Set) Stop(ctx context.Context) error {
 }
 
 func (s *Set) stopOne(ctx context.Context, sys *system) error {
-	err := sys.srv.stop(ctx)
+	if sys.cancel != nil {
+		// No restart may start once the system is being stopped.
+		sys.cancel()
+		<-sys.kept
+	}
+	sys.mu.Lock()
+	srv := sys.srv
+	sys.mu.Unlock()
+	err := srv.stop(ctx)
 	s.event(Event{Kind: EventStopped, Backing: sys.spec.Name})
 	if err != nil {
 		return fmt.Errorf("stop backing %s: %w", sys.spec.Name, err)
@@ -292,7 +395,7 @@ func (s *Set) start(ctx context.Context, b *layout.Backing) (*system, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("backing %s: %w", b.Name, err)
 	}
-	sys := &system{spec: b}
+	sys := &system{spec: b, state: StateRunning}
 	embed := b.Embedded
 	if b.Cmd != "" {
 		prog := b.Command(0)[0]
@@ -323,9 +426,10 @@ func (s *Set) start(ctx context.Context, b *layout.Backing) (*system, error) {
 		s.event(Event{Kind: EventStarting, Backing: b.Name, Reason: sys.runs})
 		sys.srv, sys.port, err = startRedis(b)
 	default:
-		sys.srv, sys.port, err = s.startCommand(ctx, b, dir)
+		var c *command
+		c, sys.port, err = s.startCommand(ctx, b, dir, b.Port)
 		if err == nil {
-			sys.runs = sys.srv.(*command).line
+			sys.srv, sys.runs = c, c.line
 		}
 	}
 	if err != nil {
@@ -333,6 +437,13 @@ func (s *Set) start(ctx context.Context, b *layout.Backing) (*system, error) {
 	}
 	sys.env = b.Environ(sys.port)
 	s.event(Event{Kind: EventReady, Backing: b.Name, Reason: "on " + addr(sys.port), PID: sys.srv.pid(), Delay: time.Since(start)})
+	if _, ok := sys.srv.(*command); ok {
+		// Stopped by stopOne, not by the ctx of this start: the system
+		// outlives it.
+		kctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		sys.cancel, sys.kept, sys.restart = cancel, make(chan struct{}), make(chan chan error)
+		go s.keep(kctx, sys, dir)
+	}
 	return sys, nil
 }
 

@@ -4,7 +4,6 @@ package backing
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"os"
@@ -386,22 +385,114 @@ func TestApplyRestartsWhatChanged(t *testing.T) {
 	}
 }
 
-func TestCommandExitIsReported(t *testing.T) {
+// TestCommandThatDiesIsRestarted kills redis-server as QA did: it comes
+// back on the same port, a client that was connected before works again,
+// and Status says what happened.
+func TestCommandThatDiesIsRestarted(t *testing.T) {
 	t.Parallel()
 	needRedis(t)
 	rec := &recorder{}
-	set := start(t, parse(t, `  redis: {cmd: "redis-server --port {port} --save ''"}`+"\n"), rec.options(t))
+	set := start(t, parse(t, `  redis: {cmd: "redis-server --port {port} --save '' --appendonly no"}`+"\n"), rec.options(t))
+	before := set.Status()[0]
+	url := set.Env()["REDIS_URL"]
+	opt, err := redis.ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := redis.NewClient(opt)
+	defer client.Close()
+	ctx := context.Background()
+	if err := client.Ping(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := syscall.Kill(before.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if e := rec.waitFor(t, "redis", EventExited); e.Reason != "killed by SIGKILL" || e.Delay != layout.BackoffMin {
+		t.Errorf("exited event: %q, restart in %s; want killed by SIGKILL, restart in %s", e.Reason, e.Delay, layout.BackoffMin)
+	}
+	e := rec.waitFor(t, "redis", EventRestarted)
+	if e.Restarts != 1 || e.PID == before.PID {
+		t.Errorf("restarted event: restart %d, pid %d; want restart 1 with a new pid (the old was %d)", e.Restarts, e.PID, before.PID)
+	}
+	after := set.Status()[0]
+	if after.Addr != before.Addr || after.State != StateRunning || after.Restarts != 1 || after.Exited != "killed by SIGKILL" || after.PID != e.PID {
+		t.Errorf("Status after the restart = %+v; want running on %s, 1 restart, exited: killed by SIGKILL, pid %d", after, before.Addr, e.PID)
+	}
+	if got := set.Env()["REDIS_URL"]; got != url {
+		t.Errorf("REDIS_URL changed from %s to %s: the services have the old one", url, got)
+	}
+	// The client's old connection is dead; go-redis dials again.
+	if err := client.Set(ctx, "k", "v", time.Minute).Err(); err != nil {
+		t.Errorf("SET through the client connected before the kill: %v", err)
+	}
+	redisWorks(t, url)
+	if err := set.Stop(context.Background()); err != nil {
+		t.Error(err)
+	}
+	if alive(after.PID) {
+		t.Errorf("the restarted redis-server (pid %d) still runs after Stop", after.PID)
+	}
+}
+
+// TestRestartByName restarts a command on its port when asked; an
+// embedded server cannot be, and the error says why.
+func TestRestartByName(t *testing.T) {
+	t.Parallel()
+	needRedis(t)
+	rec := &recorder{}
+	set := start(t, parse(t, `  redis: {cmd: "redis-server --port {port} --save '' --appendonly no"}`+"\n  cache: {embedded: redis}\n"), rec.options(t))
+	before := set.Status()[0]
+	if err := set.Restart(context.Background(), "redis"); err != nil {
+		t.Fatal(err)
+	}
+	after := set.Status()[0]
+	if after.Addr != before.Addr || after.PID == before.PID || alive(before.PID) || after.State != StateRunning || after.Restarts != 1 {
+		t.Errorf("after Restart: %+v; before: %+v; want a new pid on the same address, the old one gone", after, before)
+	}
+	if after.Exited != "" {
+		t.Errorf("Status.Exited = %q after a restart asked for: the command did not exit on its own", after.Exited)
+	}
+	redisWorks(t, set.Env()["REDIS_URL"])
+	err := set.Restart(context.Background(), "cache")
+	if err == nil || !strings.Contains(err.Error(), "inside toil dev's own process") {
+		t.Errorf("Restart of embedded redis: %v, want an error saying it runs inside toil dev", err)
+	}
+	if err := set.Restart(context.Background(), "nope"); err == nil {
+		t.Error("Restart of a system that does not exist: no error")
+	}
+}
+
+// TestRestartThatFailsIsRetried: a command that exits and cannot start
+// again (here its data dir went away) is failed, with why, and tried again.
+func TestRestartThatFailsIsRetried(t *testing.T) {
+	t.Parallel()
+	needRedis(t)
+	rec := &recorder{}
+	data := t.TempDir()
+	set := start(t, parse(t, `  redis: {cmd: "redis-server --port {port} --save '' --appendonly no --dir `+data+`"}`+"\n"), rec.options(t))
 	pid := set.Status()[0].PID
+	if err := os.RemoveAll(data); err != nil {
+		t.Fatal(err)
+	}
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	if e := rec.waitFor(t, "redis", EventExited); e.Reason != "killed by SIGKILL" {
-		t.Errorf("exited event says %q, want killed by SIGKILL", e.Reason)
+	e := rec.waitFor(t, "redis", EventRestartFailed)
+	if e.Delay != 2*layout.BackoffMin {
+		t.Errorf("restart failed: next try in %s, want %s (the backoff doubles)", e.Delay, 2*layout.BackoffMin)
 	}
-	if got := set.Status()[0].Exited; got != "killed by SIGKILL" {
-		t.Errorf("Status.Exited = %q, want killed by SIGKILL", got)
+	st := set.Status()[0]
+	if st.State != StateFailed || !strings.Contains(st.Error, "exited before it was ready") || st.PID != 0 {
+		t.Errorf("Status after a failed restart = %+v; want failed, exited before it was ready, no pid", st)
 	}
-	if err := set.Stop(context.Background()); err != nil && !errors.Is(err, context.Canceled) {
-		t.Error(err)
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
 	}
+	rec.waitFor(t, "redis", EventRestarted)
+	if st := set.Status()[0]; st.State != StateRunning || st.Error != "" {
+		t.Errorf("Status once it started again = %+v; want running", st)
+	}
+	redisWorks(t, set.Env()["REDIS_URL"])
 }

@@ -29,20 +29,20 @@ type command struct {
 	line        string
 	cmd         *exec.Cmd
 	stopTimeout time.Duration
+	started     time.Time
 
 	done    chan struct{} // closed once the process is reaped
 	readers sync.WaitGroup
 
-	mu       sync.Mutex
-	reason   string // how it ended, once done
-	stopping bool
-	tail     []string
+	mu      sync.Mutex
+	reason  string // how it ended, once done
+	stopped bool   // stop ran: its group is gone
+	tail    []string
 }
 
-// startCommand starts b's command on its port and waits until its
-// readiness probe passes.
-func (s *Set) startCommand(ctx context.Context, b *layout.Backing, dir string) (server, int, error) {
-	port := b.Port
+// startCommand starts b's command on port (0: a free one) and waits until
+// its readiness probe passes.
+func (s *Set) startCommand(ctx context.Context, b *layout.Backing, dir string, port int) (*command, int, error) {
 	if port == 0 {
 		p, err := freePort()
 		if err != nil {
@@ -64,15 +64,6 @@ func (s *Set) startCommand(ctx context.Context, b *layout.Backing, dir string) (
 	if err := c.start(words, dir, s.opts); err != nil {
 		return nil, 0, fmt.Errorf("backing %s: start %s: %w", b.Name, c.line, err)
 	}
-	go func() {
-		<-c.done
-		c.mu.Lock()
-		stopping, reason := c.stopping, c.reason
-		c.mu.Unlock()
-		if !stopping {
-			s.event(Event{Kind: EventExited, Backing: b.Name, Reason: reason})
-		}
-	}()
 	if err := c.waitReady(ctx, b, port, s.opts.Environ); err != nil {
 		stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.stopTimeout)
 		defer cancel()
@@ -113,6 +104,7 @@ func (c *command) start(words []string, dir string, opts Options) error {
 		return err
 	}
 	c.cmd = cmd
+	c.started = time.Now()
 	c.readers.Add(2)
 	go c.read(outR, false, opts.Log)
 	go c.read(errR, true, opts.Log)
@@ -127,6 +119,105 @@ func (c *command) start(words []string, dir string, opts Options) error {
 }
 
 // read passes r's lines to log and keeps the last ones.
+// keep restarts sys's command on its port whenever it exits, as systemd's
+// Restart= or Kubernetes would restart the server: after a backoff that
+// doubles from layout.BackoffMin to layout.BackoffMax, like a crashed
+// worker's, and starts again from BackoffMin once the command stayed up
+// for layout.BackoffReset. It also serves Set.Restart. It returns when ctx
+// ends (stopOne), leaving sys.srv for stopOne to stop.
+func (s *Set) keep(ctx context.Context, sys *system, dir string) {
+	defer close(sys.kept)
+	name := sys.spec.Name
+	var backoff time.Duration
+	// next is the delay before the next try after a command that was up
+	// for uptime.
+	next := func(uptime time.Duration) time.Duration {
+		if backoff == 0 || uptime >= layout.BackoffReset {
+			return layout.BackoffMin
+		}
+		return min(2*backoff, layout.BackoffMax)
+	}
+	for {
+		sys.mu.Lock()
+		c := sys.srv.(*command)
+		sys.mu.Unlock()
+		var reply chan error
+		select {
+		case <-ctx.Done():
+			return
+		case reply = <-sys.restart:
+			_ = c.stop(ctx)
+			sys.set(StateRestarting, "")
+		case <-c.done:
+			reason := c.exited()
+			// Whatever it left in its group goes, and its output is read.
+			_ = c.stop(ctx)
+			backoff = next(time.Since(c.started))
+			sys.mu.Lock()
+			sys.state, sys.exited = StateRestarting, reason
+			n := sys.restarts
+			sys.mu.Unlock()
+			s.event(Event{Kind: EventExited, Backing: name, Reason: reason, Delay: backoff, Restarts: n})
+			if reply = waitRestart(ctx, sys, backoff); ctx.Err() != nil {
+				return
+			}
+		}
+		for {
+			start := time.Now()
+			nc, _, err := s.startCommand(ctx, sys.spec, dir, sys.port)
+			if err == nil {
+				sys.mu.Lock()
+				sys.srv, sys.state, sys.lastErr = nc, StateRunning, ""
+				sys.restarts++
+				n := sys.restarts
+				sys.mu.Unlock()
+				s.event(Event{Kind: EventRestarted, Backing: name, Reason: "on " + addr(sys.port), PID: nc.pid(), Delay: time.Since(start), Restarts: n})
+				if reply != nil {
+					reply <- nil
+				}
+				break
+			}
+			if ctx.Err() != nil {
+				if reply != nil {
+					reply <- ctx.Err()
+				}
+				return
+			}
+			backoff = next(0)
+			sys.set(StateFailed, err.Error())
+			s.event(Event{Kind: EventRestartFailed, Backing: name, Reason: err.Error(), Delay: backoff})
+			if reply != nil {
+				reply <- err
+			}
+			if reply = waitRestart(ctx, sys, backoff); ctx.Err() != nil {
+				return
+			}
+		}
+	}
+}
+
+// waitRestart waits d, or less if Set.Restart asks for the restart now
+// (its reply channel is returned), or until ctx ends.
+func waitRestart(ctx context.Context, sys *system, d time.Duration) chan error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case reply := <-sys.restart:
+		return reply
+	case <-ctx.Done():
+		return nil
+	}
+}
+
+// set records sys's state, and why its last restart failed.
+func (sys *system) set(state State, lastErr string) {
+	sys.mu.Lock()
+	defer sys.mu.Unlock()
+	sys.state, sys.lastErr = state, lastErr
+}
+
 func (c *command) read(r io.ReadCloser, stderr bool, log func(Line)) {
 	defer c.readers.Done()
 	defer r.Close()
@@ -169,8 +260,15 @@ func (c *command) exited() string {
 // stop timeout or when ctx ends, and waits for it and its output.
 func (c *command) stop(ctx context.Context) error {
 	c.mu.Lock()
-	c.stopping = true
+	again := c.stopped
+	c.stopped = true
 	c.mu.Unlock()
+	if again {
+		// Its group is gone, and its pid may be another process's by now.
+		<-c.done
+		c.readers.Wait()
+		return nil
+	}
 	pgid := c.cmd.Process.Pid
 	select {
 	case <-c.done:

@@ -12,7 +12,12 @@
 //     its own process group under [Options.Dir]/<name>, with a readiness
 //     probe (layout.Probe: a TCP connection, an HTTP path answering 2xx, or
 //     a command exiting 0; a redis kind answers PING), stopped with SIGTERM,
-//     its stop_timeout, then SIGKILL, and killed with toil if toil dies;
+//     its stop_timeout, then SIGKILL, and killed with toil if toil dies.
+//     A command that exits on its own is restarted on the same port, as
+//     systemd's Restart= would, after a backoff that doubles from
+//     layout.BackoffMin to layout.BackoffMax ([EventExited],
+//     [EventRestarted], [EventRestartFailed]; [Status.State]), and
+//     [Set.Restart] restarts one by name;
 //   - a cmd whose program is not installed, with fallback: embedded: the
 //     embedded server of its kind runs instead, and an [EventWarning] says
 //     so.

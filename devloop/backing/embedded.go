@@ -62,8 +62,7 @@ func startNATS(b *layout.Backing, dir string) (server, int, error) {
 	return &natsServer{srv: srv}, tcp.Port, nil
 }
 
-func (n *natsServer) pid() int       { return 0 }
-func (n *natsServer) exited() string { return "" }
+func (n *natsServer) pid() int { return 0 }
 
 func (n *natsServer) stop(ctx context.Context) error {
 	// Shutdown closes clients and flushes JetStream; it does not block on
@@ -102,8 +101,7 @@ func startRedis(b *layout.Backing) (server, int, error) {
 	return &redisServer{m: m}, p, nil
 }
 
-func (r *redisServer) pid() int       { return 0 }
-func (r *redisServer) exited() string { return "" }
+func (r *redisServer) pid() int { return 0 }
 
 func (r *redisServer) stop(context.Context) error {
 	r.m.Close()
