@@ -11,6 +11,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/toilhq/toil/internal/shim"
 )
 
 // RunOptions say how to run a built service.
@@ -44,6 +46,15 @@ type RunOptions struct {
 	// Logf hears what the supervisor does to workers, for people: which one
 	// failed, that the others are being stopped.
 	Logf func(format string, args ...any)
+
+	// Socket, when set, is a listening socket every worker inherits as
+	// systemd socket activation passes one (LISTEN_FDS=1, LISTEN_FDNAMES=
+	// SocketName), so the workers share it as they do under toil dev.
+	// Workers then start through Shim, the toil executable's worker shim
+	// (internal/shim), which makes LISTEN_PID their own pid.
+	Socket     *os.File
+	SocketName string
+	Shim       string
 }
 
 // WorkerExit is a worker that ended with a non-zero status or a signal.
@@ -115,7 +126,9 @@ func workerEnv(env []string, service string, n int) []string {
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
 		switch k {
-		case "TOIL_SERVICE", "TOIL_WORKER":
+		case "TOIL_SERVICE", "TOIL_WORKER",
+			// toil's own, if it was socket-activated: never the worker's.
+			"LISTEN_FDS", "LISTEN_FDNAMES", "LISTEN_PID":
 			continue
 		case "TOIL_ENV":
 			hasEnv = true
@@ -133,9 +146,24 @@ func workerEnv(env []string, service string, n int) []string {
 // exited: a grandchild holding the pipe must not hang toil.
 const waitDelay = 2 * time.Second
 
+// command is worker n's command: the binary, or the shim before it when
+// the worker inherits a socket.
+func command(o RunOptions, n int) *exec.Cmd {
+	env := workerEnv(o.Env, o.Service, n)
+	if o.Socket == nil {
+		cmd := exec.Command(o.Binary, o.Args...)
+		cmd.Env = env
+		return cmd
+	}
+	argv := shim.Command(o.Shim, o.Binary, o.Args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.ExtraFiles = []*os.File{o.Socket}
+	cmd.Env = append(env, "LISTEN_FDS=1", "LISTEN_FDNAMES="+o.SocketName)
+	return cmd
+}
+
 func runOne(ctx context.Context, o RunOptions) error {
-	cmd := exec.Command(o.Binary, o.Args...)
-	cmd.Env = workerEnv(o.Env, o.Service, 1)
+	cmd := command(o, 1)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = o.Stdin, o.Stdout, o.Stderr
 	cmd.WaitDelay = waitDelay
 	cmd.SysProcAttr = procAttr(!o.ShareTerminal)
@@ -223,8 +251,7 @@ func runMany(ctx context.Context, o RunOptions) error {
 		p := []byte(prefix(n))
 		w.out = &lineWriter{mu: &outMu, w: o.Stdout, prefix: p}
 		w.err = &lineWriter{mu: &outMu, w: o.Stderr, prefix: p}
-		w.cmd = exec.Command(o.Binary, o.Args...)
-		w.cmd.Env = workerEnv(o.Env, o.Service, n)
+		w.cmd = command(o, n)
 		w.cmd.Stdout, w.cmd.Stderr = w.out, w.err
 		w.cmd.WaitDelay = waitDelay
 		// Its own process group: a terminal's Ctrl-C reaches toil only, and

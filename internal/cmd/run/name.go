@@ -9,35 +9,45 @@ import (
 	"github.com/toilhq/toil/layout"
 )
 
+// inLayout is how toil run runs a service: the name it runs under and,
+// when toil.yaml runs it, that entry (whose listen address it then opens).
+type inLayout struct {
+	name   string
+	note   string // why that name, for -v
+	layout *layout.Layout
+	entry  *layout.Service // nil when toil.yaml does not run the service
+}
+
 // serviceName is the name the service runs under: TOIL_SERVICE when the
 // user set it; else its name in the toil.yaml around cwd when exactly one
 // service there runs it, so toil run reads the same config section (and
 // logs the same service) as toil dev, toil up and the exports do; else the
-// name derived from PKG.NAME. note says why, for -v.
-func serviceName(cwd string, spec runner.Spec, derived string, env func(string) (string, bool)) (name, note string) {
+// name derived from PKG.NAME.
+func serviceName(cwd string, spec runner.Spec, derived string, env func(string) (string, bool)) inLayout {
 	if v, ok := env("TOIL_SERVICE"); ok && v != "" {
-		return v, "TOIL_SERVICE names it " + v
+		return inLayout{name: v, note: "TOIL_SERVICE names it " + v}
 	}
 	path, err := layout.Find(cwd)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
-			return derived, ""
+			return inLayout{name: derived, note: "runs as " + derived + " (no toil.yaml here or above)"}
 		}
-		return derived, err.Error()
+		return inLayout{name: derived, note: err.Error()}
 	}
 	l, err := layout.Load(path)
 	if err != nil {
-		return derived, "toil.yaml does not load, so its names are not used: " + err.Error()
+		return inLayout{name: derived, note: "toil.yaml does not load, so its names are not used: " + err.Error()}
 	}
 	mod, err := runner.FindModule(cwd)
 	if err != nil {
-		return derived, ""
+		return inLayout{name: derived}
 	}
 	want, err := runner.Locate(mod, cwd, spec)
 	if err != nil {
-		return derived, ""
+		return inLayout{name: derived}
 	}
 	var names []string
+	var entry *layout.Service
 	for _, s := range l.Services {
 		if s.Run == "" {
 			continue
@@ -52,13 +62,14 @@ func serviceName(cwd string, spec runner.Spec, derived string, env func(string) 
 		t, err := runner.Locate(mod, l.Dir, sp)
 		if err == nil && t.Pattern == want.Pattern {
 			names = append(names, s.Name)
+			entry = s
 		}
 	}
 	switch len(names) {
 	case 0:
-		return derived, ""
+		return inLayout{name: derived, note: "runs as " + derived + ": no service in " + path + " runs it"}
 	case 1:
-		return names[0], "runs as " + names[0] + ", its name in " + path
+		return inLayout{name: names[0], note: "runs as " + names[0] + ", its name in " + path, layout: l, entry: entry}
 	}
-	return derived, path + " runs it as " + strings.Join(names, ", ") + "; set TOIL_SERVICE to run it as one of them"
+	return inLayout{name: derived, note: path + " runs it as " + strings.Join(names, ", ") + "; set TOIL_SERVICE to run it as one of them"}
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,11 +17,15 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/toilhq/toil/internal/cmdutil"
+	"github.com/toilhq/toil/internal/shim"
 )
 
 // TestMain lets the test binary be `toil run` itself, so the tests below can
 // signal and kill a real toil process and watch its workers.
 func TestMain(m *testing.M) {
+	if os.Getenv("TOIL_RUN_TEST_MAIN") == "1" && shim.Invoked(os.Args[1:]) {
+		shim.Main(os.Args[1:]) // a worker that inherits a socket starts through it
+	}
 	if os.Getenv("TOIL_RUN_TEST_MAIN") == "1" {
 		f := &cmdutil.Factory{IO: cmdutil.System()}
 		cmd := NewCmdRun(f, nil)
@@ -57,6 +62,31 @@ func Forever(ctx context.Context, s *toil.S) error {
 }
 `
 
+const serverSrc = `package web
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+
+	"github.com/toilhq/toil"
+)
+
+// Server says which worker answered.
+type Server struct {
+	toil.Base[struct{}]
+	HTTP toil.HTTP
+}
+
+func (s *Server) Setup(ctx context.Context) error {
+	s.HTTP.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s worker %d pid %d", s.Service(), s.Worker(), os.Getpid())
+	})
+	return nil
+}
+`
+
 var (
 	moduleOnce  sync.Once
 	fixtureBase string // removed by TestMain
@@ -80,6 +110,8 @@ func fixture(t *testing.T) (dir string, env []string) {
 		files := map[string]string{
 			"go.mod":         "module example.com/app\n\ngo 1.26\n\nrequire github.com/toilhq/toil v0.0.0\n\nreplace github.com/toilhq/toil => " + src + "\n",
 			"svc/forever.go": foreverSrc,
+			"web/server.go":  serverSrc,
+			"toil.yaml":      "name: app\nservices:\n  web: {run: web.server, procs: 2, listen: auto}\n",
 		}
 		for name, content := range files {
 			p := filepath.Join(moduleDir, name)
@@ -232,5 +264,71 @@ func TestKilledToilTakesItsWorkers(t *testing.T) {
 		if !exited(t, fd, 60_000) {
 			t.Errorf("worker pid %d outlived toil by a minute", p.pids[i])
 		}
+	}
+}
+
+// A service toil.yaml gives a listen address runs under its toil.yaml name
+// on that address, its workers sharing one socket, as under toil dev.
+func TestLayoutListenSharedByWorkers(t *testing.T) {
+	t.Parallel()
+	dir, env := fixture(t)
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "web.server", "--procs", "2")
+	cmd.Dir, cmd.Env = dir, env
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := make(chan string, 100)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		for range lines {
+		}
+		_ = cmd.Wait()
+	})
+	var addr string
+	var seen []string
+	for line := range lines {
+		seen = append(seen, line)
+		if _, after, ok := strings.Cut(line, "toil: web listens on "); ok {
+			addr, _, _ = strings.Cut(after, " ")
+			break
+		}
+	}
+	if addr == "" {
+		t.Fatalf("toil run never said where web listens:\n%s", strings.Join(seen, "\n"))
+	}
+	// Both workers answer on the one address; ask, a new connection each
+	// time (a kept-alive one stays with its worker), until each has.
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	workers := map[string]bool{}
+	for i := 0; i < 2000 && len(workers) < 2; i++ {
+		resp, err := client.Get("http://" + addr + "/")
+		if err != nil {
+			continue // the first worker is not ready yet: the socket queues, so this is rare
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.HasPrefix(string(body), "web worker ") {
+			t.Fatalf("GET / = %q, want the service named web (its toil.yaml name) to answer", body)
+		}
+		f := strings.Fields(string(body))
+		workers[f[2]] = true
+	}
+	if len(workers) != 2 {
+		t.Errorf("answers came from workers %v, want both of the 2 sharing the socket", workers)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/toilhq/toil/devloop/supervise"
 	"github.com/toilhq/toil/internal/cmdutil"
 	"github.com/toilhq/toil/internal/runner"
 )
@@ -58,7 +59,8 @@ the go command at all; -v says which happened.
 
 With --procs N it runs N workers, their output prefixed per worker. Ctrl-C
 stops them all: SIGTERM, 10s of grace, then SIGKILL; none outlives toil.
-Workers of a service that listens on PORT would clash: use toil dev for that.`,
+When toil.yaml gives the service a listen address, toil run opens it and
+every worker shares that one socket, as under toil dev (unless PORT is set).`,
 		Example: `  toil run hello.world
   toil run tempest.warmer --procs 16
   toil run internal/billing.invoicer -v
@@ -134,9 +136,31 @@ func runRun(opts *Options) error {
 		return exitError(err)
 	}
 
-	name, note := serviceName(cwd, spec, bin.Service.Name, os.LookupEnv)
-	if note != "" && opts.Verbose {
-		logf("%s: %s", bin.Service.Name, note)
+	as := serviceName(cwd, spec, bin.Service.Name, os.LookupEnv)
+	name := as.name
+	if as.note != "" && opts.Verbose {
+		logf("%s: %s", bin.Service.Name, as.note)
+	}
+	var sock *supervise.Socket
+	if port, set := os.LookupEnv("PORT"); set && port != "" && as.entry != nil && !as.entry.Listen.IsZero() {
+		if opts.Verbose {
+			logf("%s: PORT=%s is set, so it serves there, not at toil.yaml's %s", name, port, as.entry.Listen)
+		}
+	} else if as.entry != nil && !as.entry.Listen.IsZero() {
+		// Where toil.yaml says it listens, one socket all its workers
+		// share, as under toil dev.
+		sock, err = supervise.Bind(as.layout, as.entry)
+		if err != nil {
+			return &cmdutil.ExitError{Code: cmdutil.ExitFailure, Err: fmt.Errorf("%s: %w", name, err)}
+		}
+		defer sock.Close()
+		logf("%s listens on %s (toil.yaml)", name, sock.Addr)
+	}
+	shimExe := ""
+	if sock != nil {
+		if shimExe, err = os.Executable(); err != nil {
+			return fmt.Errorf("find toil's executable for the worker shim: %w", err)
+		}
 	}
 	env := os.Environ()
 	if _, set := os.LookupEnv("TOIL_LOG_FORMAT"); !set && opts.Procs > 1 && opts.IO.IsStderrTTY() {
@@ -144,7 +168,7 @@ func runRun(opts *Options) error {
 		// reading, so ask for text, as a single worker on the terminal does.
 		env = append(env, "TOIL_LOG_FORMAT=text")
 	}
-	err = runner.Run(ctx, runner.RunOptions{
+	ro := runner.RunOptions{
 		Binary:        bin.Path,
 		Service:       name,
 		Procs:         opts.Procs,
@@ -157,7 +181,11 @@ func runRun(opts *Options) error {
 		Prefix:        prefixer(opts.IO, name, opts.Procs),
 		Signals:       sigs,
 		Logf:          logf,
-	})
+	}
+	if sock != nil {
+		ro.Socket, ro.SocketName, ro.Shim = sock.File, name, shimExe
+	}
+	err = runner.Run(ctx, ro)
 	var we *runner.WorkerExit
 	if errors.As(err, &we) {
 		// One worker: its status passes through. It has said why itself,
