@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -327,12 +328,12 @@ func (s *Web) webGuard(next http.HandlerFunc, methods ...string) http.HandlerFun
 			}
 		}
 		w.Header().Set("Allow", allow)
-		webError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s %s is not allowed: use %s", r.Method, r.URL.Path, allow))
+		webError(w, http.StatusMethodNotAllowed, fmt.Sprintf("%s %s is not allowed: use %s", r.Method, webShort(r.URL.Path), allow))
 	}
 }
 
 func (s *Web) notFound(w http.ResponseWriter, r *http.Request) {
-	webError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s; web serves GET /placements, GET /ads?placement=ID&n=3, POST /impression?placement=P&ad=A and POST /click?placement=P&ad=A", r.URL.Path))
+	webError(w, http.StatusNotFound, fmt.Sprintf("no endpoint %s; web serves GET /placements, GET /ads?placement=ID&n=3, POST /impression?placement=P&ad=A and POST /click?placement=P&ad=A", webShort(r.URL.Path)))
 }
 
 // serving returns the cycle to serve, or answers 503 when there is none
@@ -496,6 +497,16 @@ func webEventID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:]) // never fails: crypto/rand crashes the program rather than return an error
 	return hex.EncodeToString(b[:])
+}
+
+// webShort is s for an error message, cut to 100 bytes: an error echoes
+// what the client sent, but never a 9 KB path back at it.
+func webShort(s string) string {
+	const most = 100
+	if len(s) <= most {
+		return s
+	}
+	return strings.ToValidUTF8(s[:most], "") + "..."
 }
 
 // webMarshal encodes v as JSON without escaping <, > and &: the answers are

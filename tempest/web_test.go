@@ -250,6 +250,7 @@ func TestWebRejectsBadRequests(t *testing.T) {
 		{"POST", "/impression?" + long, 414, "bytes"},
 		{"GET", "/nowhere", 404, "/nowhere"},
 		{"GET", "/placements/p1", 404, "/placements/p1"},
+		{"GET", "/" + strings.Repeat("x", 9000), 404, "xxx..."}, // echoed cut short
 	} {
 		what := tc.method + " " + tc.path
 		if len(what) > 80 {
@@ -257,6 +258,9 @@ func TestWebRejectsBadRequests(t *testing.T) {
 		}
 		a := webDo(t, tc.method, web.URL(tc.path))
 		msg := webErrorBody(t, what, a, tc.code)
+		if len(msg) > 400 {
+			t.Errorf("%s: a %d-byte error; it should not echo a long path whole", what, len(msg))
+		}
 		if !strings.Contains(msg, tc.mention) {
 			t.Errorf("%s: error %q does not mention %q", what, msg, tc.mention)
 		}
