@@ -8,8 +8,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -29,6 +32,7 @@ type WebConfig struct {
 	Poll           time.Duration `default:"100ms" help:"how often to check tempest:pushed for a newly pushed cycle"`
 	LoadTimeout    time.Duration `default:"2s" help:"how long one check of tempest:pushed, or one load of a cycle's slates, may take"`
 	PublishTimeout time.Duration `default:"2s" help:"how long publishing an impression or click may take before the request is answered 503"`
+	Snapshot       string        `help:"a file web keeps the last cycle it loaded in, to serve from when it starts while Redis is down or empty (empty: none)"`
 }
 
 // Validate checks the config; toil calls it on every load.
@@ -58,7 +62,9 @@ func (c *WebConfig) Validate() error {
 // them in whole, so a request sees one cycle, never a mix. While Redis is
 // down web answers from the last cycle it loaded, saying so in the header
 // X-Tempest-Stale; before it has loaded one it answers 503 with
-// Retry-After. Every error is JSON, {"error": "..."}, and a 4xx says what
+// Retry-After, unless snapshot names the file where the workers keep the
+// last cycle they loaded: a worker started while Redis is down (or empty)
+// serves that one. Every error is JSON, {"error": "..."}, and a 4xx says what
 // was wrong and how to fix it.
 type Web struct {
 	toil.Base[WebConfig]
@@ -78,8 +84,76 @@ type Web struct {
 type webSnapshot struct {
 	pushed     string // tempest:pushed as read, to tell when it changes
 	cycle      int64
+	list       []Placement
 	placements []byte // the /placements answer, encoded once
 	slates     map[string]Slate
+}
+
+// webSaved is a snapshot as the snapshot file holds it.
+type webSaved struct {
+	Pushed     string      `json:"pushed"`
+	Cycle      int64       `json:"cycle"`
+	Placements []Placement `json:"placements"`
+	Slates     []Slate     `json:"slates"`
+}
+
+// webNewSnapshot assembles a snapshot, encoding its /placements answer.
+func webNewSnapshot(pushed string, cycle int64, placements []Placement, slates map[string]Slate) (*webSnapshot, error) {
+	snap := &webSnapshot{pushed: pushed, cycle: cycle, list: placements, slates: slates}
+	var err error
+	snap.placements, err = webMarshal(PlacementsResponse{Cycle: cycle, Placements: placements})
+	if err != nil {
+		return nil, fmt.Errorf("encode the placements: %w", err)
+	}
+	return snap, nil
+}
+
+// webSave writes snap to path, whole or not at all (a temp file renamed
+// over it), so another worker reading it never sees half a file.
+func webSave(path string, snap *webSnapshot) error {
+	saved := webSaved{Pushed: snap.pushed, Cycle: snap.cycle, Placements: snap.list}
+	for _, p := range snap.list {
+		saved.Slates = append(saved.Slates, snap.slates[p.ID])
+	}
+	data, err := json.Marshal(saved)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".slates-*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		_ = os.Remove(f.Name())
+	}
+	return err
+}
+
+// webRestore reads a snapshot webSave wrote.
+func webRestore(path string) (*webSnapshot, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var saved webSaved
+	if err := json.Unmarshal(data, &saved); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	slates := make(map[string]Slate, len(saved.Slates))
+	for _, sl := range saved.Slates {
+		slates[sl.Placement] = sl
+	}
+	return webNewSnapshot(saved.Pushed, saved.Cycle, saved.Placements, slates)
 }
 
 // Query limits.
@@ -105,6 +179,18 @@ func (s *Web) Setup(ctx context.Context) error {
 
 	var st webPollState
 	s.poll(ctx, &st)
+	if path := s.Config().Snapshot; path != "" && s.snap.Load() == nil {
+		// Redis is down or has no cycle (restarted empty): the last cycle
+		// a worker saved beats answering 503 until the next one.
+		snap, err := webRestore(path)
+		switch {
+		case err == nil:
+			s.snap.Store(snap)
+			s.Log.Warn("serving the last cycle saved, until Redis has one", "file", path, "cycle", snap.cycle)
+		case !errors.Is(err, fs.ErrNotExist):
+			s.Log.Warn("no saved cycle to serve", "file", path, "err", err)
+		}
+	}
 	return nil
 }
 
@@ -168,6 +254,11 @@ func (s *Web) poll(ctx context.Context, st *webPollState) {
 	s.snap.Store(snap)
 	s.loads.WithLabelValues("loaded").Inc()
 	s.Log.Info("serving a new cycle", "cycle", snap.cycle, "placements", len(snap.slates))
+	if path := s.Config().Snapshot; path != "" {
+		if err := webSave(path, snap); err != nil {
+			s.logProblem(st, "save the cycle for a restart while Redis is down", err)
+		}
+	}
 }
 
 func (s *Web) redisUp(st *webPollState) {
@@ -227,7 +318,7 @@ func webLoad(ctx context.Context, rdb goredis.Cmdable) (*webSnapshot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s %q: want a cycle number", KeyPushed, pushed)
 	}
-	snap := &webSnapshot{pushed: pushed, cycle: cycle, slates: make(map[string]Slate, len(placements))}
+	slates := make(map[string]Slate, len(placements))
 	for i, p := range placements {
 		sl, err := webSlate(p.ID, vals[i+2])
 		if err != nil {
@@ -236,13 +327,9 @@ func webLoad(ctx context.Context, rdb goredis.Cmdable) (*webSnapshot, error) {
 		if sl.Cycle == 0 {
 			sl.Cycle = cycle
 		}
-		snap.slates[p.ID] = sl
+		slates[p.ID] = sl
 	}
-	snap.placements, err = webMarshal(PlacementsResponse{Cycle: cycle, Placements: placements})
-	if err != nil {
-		return nil, fmt.Errorf("encode the placements: %w", err)
-	}
-	return snap, nil
+	return webNewSnapshot(pushed, cycle, placements, slates)
 }
 
 // webSlate decodes one MGET value; a placement without a slate key shows

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -372,4 +374,42 @@ func TestReadSlate(t *testing.T) {
 	if _, err := tempest.ReadSlate(context.Background(), rdb, "p2"); !errors.Is(err, redis.Nil) {
 		t.Errorf("ReadSlate(p2) error = %v, want one wrapping redis.Nil", err)
 	}
+}
+
+// With snapshot: set, a web started while Redis is down serves the last
+// cycle another worker saved, marked stale, instead of answering 503; and
+// one started on an empty Redis (restarted without its data) serves it too.
+func TestWebStartsFromTheSavedCycle(t *testing.T) {
+	t.Parallel()
+	rs, rdb := webRedis(t)
+	events := queuetest.MemURL(t)
+	file := filepath.Join(t.TempDir(), "web", "slates.json")
+	start := func() *toiltest.Service {
+		cfg := fmt.Sprintf("poll: 10ms\nsnapshot: %q\nredis: {url: %q, optional: true}\nevents: {url: %q, topic: %s}",
+			file, rs.URL(), events, tempest.TopicEvents)
+		svc := toiltest.Run(t, &tempest.Web{}, toiltest.Name("tempest.web"), toiltest.Config(cfg))
+		svc.WaitReady()
+		return svc
+	}
+	one := webCycle(7, 4, 2)
+	webPush(t, rdb, one)
+	first := start()
+	webWait(t, "the first web to save cycle 7", func() bool {
+		_, err := os.Stat(file)
+		return err == nil
+	})
+	first.Stop()
+
+	rs.Stop()
+	down := start()
+	a := webDo(t, http.MethodGet, down.URL("/ads?placement=p1&n=4"))
+	if a.code != http.StatusOK || a.header.Get("X-Tempest-Stale") == "" {
+		t.Fatalf("GET /ads from a web started while redis is down = %d (X-Tempest-Stale %q) %s; want 200 from the saved cycle, marked stale",
+			a.code, a.header.Get("X-Tempest-Stale"), a.body)
+	}
+	webEqual(t, "GET /ads from the saved cycle", webAds(t, down, "placement=p1&n=4"), webWant(one.Slates[0], 4))
+
+	rs.Start() // empty
+	empty := start()
+	webEqual(t, "GET /ads from a web started on an empty redis", webAds(t, empty, "placement=p2&n=2"), webWant(one.Slates[1], 2))
 }
