@@ -18,6 +18,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"text/template"
@@ -194,6 +195,10 @@ type textData struct {
 	Replace                     string    // the toil checkout go.mod replaces toil with, if any
 	ToilRev                     string    // a git ref of toil for CI and pre-commit
 	Backing                     []backing // what the --with fields need toil.yaml to run
+	// NATS is set by --with queue, whose backing NATS toil.yaml runs: a
+	// consumer's or pipeline's in: then reads that bus too, not mem://.
+	NATS bool
+	Apt  []string // the Debian packages CI installs for the --with fields' tests
 }
 
 // backing is one entry of toil.yaml's backing:, as YAML.
@@ -211,6 +216,8 @@ func newTextData(spec Spec, tmpl templates.Template, service string) textData {
 		Replace:  spec.ToilSource,
 		ToilRev:  spec.ToilVersion,
 		Backing:  backingOf(spec.With),
+		NATS:     hasNATS(spec.With),
+		Apt:      aptOf(spec.With),
 	}
 	if spec.ToilSource != "" || data.ToilRev == "" || data.ToilRev == "v0.0.0" {
 		// Nothing is tagged yet: CI and pre-commit follow the main branch.
@@ -228,6 +235,26 @@ func backingOf(with []string) []backing {
 		m, _ := templates.LookupMixin(name)
 		if m.Backing != "" {
 			out = append(out, backing{Name: m.BackingName, YAML: m.Backing})
+		}
+	}
+	return out
+}
+
+// hasNATS reports whether a --with field makes toil.yaml run NATS.
+func hasNATS(with []string) bool {
+	for _, b := range backingOf(with) {
+		if b.Name == "nats" {
+			return true
+		}
+	}
+	return false
+}
+
+func aptOf(with []string) []string {
+	var out []string
+	for _, name := range with {
+		if m, _ := templates.LookupMixin(name); m.Apt != "" && !slices.Contains(out, m.Apt) {
+			out = append(out, m.Apt)
 		}
 	}
 	return out
@@ -367,11 +394,13 @@ func renameGo(name string, src []byte, r rename) ([]byte, error) {
 var pkgWord = regexp.MustCompile(`\b` + templates.Package + `\b`)
 
 // renameText renames the template's names in a comment: "hello.server",
-// "TOIL_HELLO_SERVER_*", "Package hello", "Server is ...".
+// "hello-server" (its toil.yaml name), "TOIL_HELLO_SERVER_*", "Package
+// hello", "Server is ...".
 func renameText(s string, r rename) string {
 	oldRun := templates.Package + "." + strings.ToLower(r.oldService)
 	newRun := r.pkg + "." + strings.ToLower(r.service)
 	s = strings.ReplaceAll(s, oldRun, newRun)
+	s = strings.ReplaceAll(s, LayoutKey(templates.Package, r.oldService), LayoutKey(r.pkg, r.service))
 	s = strings.ReplaceAll(s, "TOIL_"+strings.ToUpper(templates.Package)+"_"+strings.ToUpper(r.oldService)+"_",
 		"TOIL_"+strings.ToUpper(r.pkg)+"_"+strings.ToUpper(r.service)+"_")
 	s = pkgWord.ReplaceAllString(s, r.pkg)

@@ -2,8 +2,10 @@ package scaffold_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/toilhq/toil/layout"
 	"github.com/toilhq/toil/scaffold"
+	"github.com/toilhq/toil/templates"
 )
 
 func file(t *testing.T, files []scaffold.File, path string) string {
@@ -294,5 +297,168 @@ func TestRenderRefusesATakenServiceName(t *testing.T) {
 	_, err = scaffold.Render(scaffold.Spec{Name: "billing", Template: "func", Vars: map[string]string{"service": "TestRunGreets"}})
 	if err == nil || !strings.Contains(err.Error(), "already declares TestRunGreets") {
 		t.Fatalf("Render = %v, want a refusal naming TestRunGreets", err)
+	}
+}
+
+// ciSteps returns the run: lines of the generated CI workflow's test job.
+func ciSteps(t *testing.T, files []scaffold.File) []string {
+	t.Helper()
+	var wf struct {
+		Jobs map[string]struct {
+			Steps []struct {
+				Run string `yaml:"run"`
+			} `yaml:"steps"`
+		} `yaml:"jobs"`
+	}
+	if err := yaml.Unmarshal([]byte(file(t, files, ".github/workflows/ci.yml")), &wf); err != nil {
+		t.Fatalf("ci.yml does not parse: %v", err)
+	}
+	var runs []string
+	for _, s := range wf.Jobs["test"].Steps {
+		if s.Run != "" {
+			runs = append(runs, s.Run)
+		}
+	}
+	return runs
+}
+
+// Under CI a missing redis-server fails the --with redis test rather than
+// skipping it, so the workflow installs it before go test; without a field
+// that needs a server, CI installs nothing.
+func TestRenderCIInstallsTestServers(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		with    []string
+		install bool
+	}{
+		{nil, false},
+		{[]string{"queue", "sql"}, false}, // NATS runs in the test, SQLite is a file
+		{[]string{"redis"}, true},
+		{[]string{"sql,redis,queue"}, true},
+	} {
+		files, err := scaffold.Render(scaffold.Spec{Name: "billing", Template: "worker", With: tc.with})
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs := ciSteps(t, files)
+		install, test := -1, -1
+		for i, r := range runs {
+			if strings.Contains(r, "apt-get install") && strings.Contains(r, "redis-server") && install < 0 {
+				install = i
+			}
+			if r == "go test ./..." {
+				test = i
+			}
+		}
+		switch {
+		case test < 0:
+			t.Errorf("--with %v: ci.yml runs no go test ./...: %q", tc.with, runs)
+		case tc.install && (install < 0 || install > test):
+			t.Errorf("--with %v: ci.yml does not apt-get install redis-server before go test: %q", tc.with, runs)
+		case !tc.install && slices.ContainsFunc(runs, func(r string) bool { return strings.Contains(r, "apt-get") }):
+			t.Errorf("--with %v: ci.yml installs packages no test needs: %q", tc.with, runs)
+		}
+	}
+}
+
+// toil run X --help is toil run's own help; the service's keys need
+// toil run X -- --help.
+func TestRenderConfigPointsAtTheServiceHelp(t *testing.T) {
+	t.Parallel()
+	for _, tmpl := range templates.All {
+		files, err := scaffold.Render(scaffold.Spec{Name: "demo", Template: tmpl.Name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "toil run " + scaffold.RunName("demo", tmpl.Service) + " -- --help"
+		if cfg := file(t, files, "toil.config.yaml"); !strings.Contains(cfg, want) {
+			t.Errorf("%s: toil.config.yaml does not say %q:\n%s", tmpl.Name, want, cfg)
+		}
+	}
+}
+
+// The Config doc names the section the service reads, its toil.yaml name,
+// after the package and the service are renamed; never the old pkg.service.
+func TestRenderConfigDocNamesTheSection(t *testing.T) {
+	t.Parallel()
+	for _, tmpl := range templates.All {
+		for _, service := range []string{"", "Billing"} {
+			spec := scaffold.Spec{Name: "demo", Template: tmpl.Name}
+			svc := tmpl.Service
+			if service != "" {
+				spec.Vars, svc = map[string]string{"service": service}, service
+			}
+			files, err := scaffold.Render(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var src string
+			for _, f := range files {
+				if strings.HasPrefix(f.Path, "demo/") && !strings.HasSuffix(f.Path, "_test.go") {
+					src += string(f.Data)
+				}
+			}
+			// A sentence may wrap: compare the words.
+			src = strings.Join(strings.Fields(strings.ReplaceAll(src, "//", " ")), " ")
+			key := scaffold.LayoutKey("demo", svc)
+			env := "TOIL_DEMO_" + strings.ToUpper(svc) + "_*"
+			if !strings.Contains(src, "keyed by its name in toil.yaml") || !strings.Contains(src, key) || !strings.Contains(src, env) {
+				t.Errorf("%s, service %s: the Config doc does not name section %s and %s:\n%s", tmpl.Name, svc, key, env, src)
+			}
+			if old := "under " + scaffold.RunName("demo", svc); strings.Contains(src, old) {
+				t.Errorf("%s, service %s: a doc still says %q, a section toil run no longer reads", tmpl.Name, svc, old)
+			}
+		}
+	}
+}
+
+// inEndpoint returns the in: of the service's section of toil.config.yaml.
+func inEndpoint(t *testing.T, config, section string) map[string]string {
+	t.Helper()
+	var cfg map[string]map[string]any
+	if err := yaml.Unmarshal([]byte(config), &cfg); err != nil {
+		t.Fatalf("toil.config.yaml does not parse: %v\n%s", err, config)
+	}
+	in, ok := cfg[section]["in"].(map[string]any)
+	if !ok {
+		t.Fatalf("toil.config.yaml has no %s.in:\n%s", section, config)
+	}
+	out := map[string]string{}
+	for k, v := range in {
+		out[k] = fmt.Sprint(v)
+	}
+	return out
+}
+
+// With --with queue toil.yaml runs NATS and out: publishes to it, so in:
+// reads it too (toil dev gives NATS_URL): on mem:// the service would
+// consume nothing the other services publish. Without it, in: stays on
+// mem://, which runs with no server.
+func TestRenderQueueInputSharesTheBus(t *testing.T) {
+	t.Parallel()
+	for _, tmpl := range []string{"consumer", "pipeline"} {
+		t.Run(tmpl, func(t *testing.T) {
+			t.Parallel()
+			tm, _ := templates.Lookup(tmpl)
+			section := scaffold.LayoutKey("demo", tm.Service)
+			files, err := scaffold.Render(scaffold.Spec{Name: "demo", Template: tmpl, With: []string{"queue"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := inEndpoint(t, file(t, files, "toil.config.yaml"), section)
+			if in["backend"] != "nats" || in["url"] != "" {
+				t.Errorf("--with queue: in: %v, want backend nats and no url", in)
+			}
+			if readme := file(t, files, "README.md"); !strings.Contains(readme, "Without `NATS_URL` toil run stops") {
+				t.Errorf("--with queue: README does not say toil run needs NATS_URL:\n%s", readme)
+			}
+			files, err = scaffold.Render(scaffold.Spec{Name: "demo", Template: tmpl})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if in := inEndpoint(t, file(t, files, "toil.config.yaml"), section); !strings.HasPrefix(in["url"], "mem://") || in["backend"] != "" {
+				t.Errorf("no --with: in: %v, want a mem:// url", in)
+			}
+		})
 	}
 }

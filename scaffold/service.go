@@ -86,7 +86,7 @@ func AddService(spec ServiceSpec) ([]File, error) {
 	data := textData{
 		Name: pkg, Module: spec.Module, Template: tmpl.Name,
 		Run: run, Section: pkg + "." + strings.ToLower(service), Layout: LayoutKey(pkg, service),
-		Listens: tmpl.Listens, Backing: backingOf(with),
+		Listens: tmpl.Listens, Backing: backingOf(with), NATS: hasNATS(with),
 	}
 	config, err := addConfigSection(filepath.Join(spec.Root, ConfigFile), tmpl, with, data)
 	if err != nil {

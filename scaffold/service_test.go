@@ -131,3 +131,18 @@ func TestAddServiceRefuses(t *testing.T) {
 		t.Errorf("clash: %v", err)
 	}
 }
+
+// toil new service events.logger --template consumer --with queue: its in:
+// reads the NATS toil.yaml runs, where the other services publish.
+func TestAddServiceQueueConsumerReadsNATS(t *testing.T) {
+	t.Parallel()
+	root := writeModule(t)
+	files, err := scaffold.AddService(scaffold.ServiceSpec{Root: root, Module: "example.com/shop", Pkg: "events",
+		Name: "logger", Template: "consumer", With: []string{"queue"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in := inEndpoint(t, file(t, files, "toil.config.yaml"), "events-logger"); in["backend"] != "nats" || in["url"] != "" {
+		t.Errorf("in: %v, want backend nats and no url", in)
+	}
+}

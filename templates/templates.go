@@ -85,16 +85,25 @@ type Mixin struct {
 	// Backing is the toil.yaml backing entry the field's server needs, by
 	// name, as YAML; "" for none.
 	BackingName, Backing string
+	// Env is the variable toil dev sets to the backing's URL, which toil
+	// run needs set by hand; "" for none.
+	Env string
+	// Apt is the Debian package of the server the field's test starts,
+	// which the generated CI installs: under CI a missing server fails the
+	// test rather than skipping it. "" when the test needs none (NATS runs
+	// in the test process).
+	Apt string
 }
 
 // Mixins lists the --with options.
 var Mixins = []Mixin{
 	{Name: "redis", Summary: "a Redis client (redis.Client), redis-server in toil dev",
 		Field: "Redis", Import: "github.com/toilhq/toil/redis", Type: "redis.Client", TestConfig: "redisConfig",
-		BackingName: "redis", Backing: `{cmd: "redis-server --port {port} --save ''", fallback: embedded}`},
+		BackingName: "redis", Backing: `{cmd: "redis-server --port {port} --save ''", fallback: embedded}`,
+		Env: "REDIS_URL", Apt: "redis-server"},
 	{Name: "queue", Summary: "a NATS JetStream publisher (queue.Publisher), embedded NATS in toil dev",
 		Field: "Out", Import: "github.com/toilhq/toil/queue", Type: "queue.Publisher[%s]", TestConfig: "outConfig",
-		BackingName: "nats", Backing: `{embedded: nats}`},
+		BackingName: "nats", Backing: `{embedded: nats}`, Env: "NATS_URL"},
 	{Name: "sql", Summary: "a SQL database (sqldb.DB): an SQLite file unless DATABASE_URL says Postgres",
 		Field: "DB", Import: "github.com/toilhq/toil/sqldb", Type: "sqldb.DB", TestConfig: "dbConfig"},
 }

@@ -10,7 +10,9 @@ import (
 // persistence off, and returns its redis:// URL, as REDIS_URL holds it. The
 // server is stopped when the test ends, and dies with the test binary if
 // the test is killed. Without redis-server on PATH the test is skipped,
-// saying so: CI installs it (apt-get install redis-server).
+// saying so, unless CI is set: under CI it fails, so a CI machine that
+// lacks redis-server cannot pass by skipping (apt-get install redis-server;
+// toil new's CI workflow does it for --with redis).
 //
 //	svc := toiltest.Run(t, &Cache{}, toiltest.Config("redis: {url: "+toiltest.Redis(t)+"}"))
 func Redis(t testing.TB) string {

@@ -114,6 +114,14 @@ toil new asks for a missing NAME only on a terminal; otherwise, and with
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := emptyFlags(cmd, map[string]string{
+				"template":    "choose one of " + templateList() + ", or leave it out for " + templates.All[0].Name,
+				"module":      "give a module path such as example.com/team/billing, or leave it out for NAME",
+				"dir":         "give a directory, or leave it out for ./NAME",
+				"toil-source": "give a checkout of toil, or leave it out for the one this toil was built from",
+			}); err != nil {
+				return err
+			}
 			if len(args) == 1 {
 				opts.Name = args[0]
 			}
@@ -137,6 +145,23 @@ toil new asks for a missing NAME only on a terminal; otherwise, and with
 	fl.BoolVarP(&opts.Yes, "yes", "y", false, "never prompt: missing input is an error")
 	fl.StringVar(&opts.ToilSource, "toil-source", "", "a checkout of toil for go.mod to replace github.com/toilhq/toil with (default: the one this toil was built from)")
 	return cmd
+}
+
+// emptyFlags refuses a flag of fix given as "": an empty value would
+// otherwise mean the default, which is not what was typed. fix says what
+// to give instead.
+func emptyFlags(cmd *cobra.Command, fix map[string]string) error {
+	var names []string
+	for name := range fix {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if f := cmd.Flags().Lookup(name); f != nil && f.Changed && f.Value.String() == "" {
+			return cmdutil.UsageErrorf("--%s is empty: %s", name, fix[name])
+		}
+	}
+	return nil
 }
 
 func templateList() string {
@@ -269,8 +294,32 @@ func runNew(opts *Options) error {
 		fmt.Fprintf(opts.IO.Out, "%d file(s) in conflict were left as they are: compare them with a fresh toil new --dir elsewhere\n", conflicts)
 	}
 	run := scaffold.RunName(spec.Name, serviceOf(spec))
-	fmt.Fprintf(opts.IO.Out, "\nnext:\n  cd %s\n  toil run %s\n  go test ./... && toil lint ./...\n", dir, run)
+	fmt.Fprintf(opts.IO.Out, "\nnext:\n  cd %s\n%s  go test ./... && toil lint ./...\n", dir, howToRun(run, opts.With))
 	return nil
+}
+
+// howToRun is the next: lines that run the service. A --with field whose
+// server toil.yaml runs as a backing needs toil dev, or that server's URL
+// in the environment of toil run, which otherwise stops at its config.
+func howToRun(run string, with []string) string {
+	named := map[string]bool{}
+	for _, w := range with {
+		for _, name := range strings.Split(w, ",") {
+			named[strings.TrimSpace(name)] = true
+		}
+	}
+	// In the order of templates.Mixins, as toil.yaml and the README list them.
+	var backing, env []string
+	for _, m := range templates.Mixins {
+		if named[m.Name] && m.Env != "" {
+			backing, env = append(backing, m.BackingName), append(env, m.Env)
+		}
+	}
+	if len(env) == 0 {
+		return fmt.Sprintf("  toil run %s\n", run)
+	}
+	return fmt.Sprintf("  toil dev    # starts its backing %s (toil.yaml) and runs it\n  toil run %s    # alone: set %s to servers you started\n",
+		strings.Join(backing, " and "), run, strings.Join(env, " and "))
 }
 
 func serviceOf(spec scaffold.Spec) string {
@@ -313,6 +362,9 @@ func parseSet(set []string) (map[string]string, error) {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
 			return nil, cmdutil.UsageErrorf("--set %q: want key=value, e.g. --set service=Billing", kv)
+		}
+		if old, dup := vars[k]; dup {
+			return nil, cmdutil.UsageErrorf("--set %s is set twice (%s=%s, then %s=%s): give each key once", k, k, old, k, v)
 		}
 		vars[k] = v
 	}

@@ -75,6 +75,11 @@ is bad.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := emptyFlags(cmd, map[string]string{
+				"template": "choose one of " + templateList() + ", or leave it out for " + templates.All[0].Name,
+			}); err != nil {
+				return err
+			}
 			opts.Target = args[0]
 			opts.Context = cmd.Context()
 			if runF != nil {
@@ -102,6 +107,10 @@ func runService(opts *ServiceOptions) error {
 		return cmdutil.UsageErrorf("%q is not PKG.NAME: name the package directory and the service, e.g. toil new service billing.invoicer", opts.Target)
 	}
 	pkg, name := opts.Target[:i], opts.Target[i+1:]
+	vars, err := parseSet(opts.Set)
+	if err != nil {
+		return err
+	}
 	dir := opts.Dir
 	if dir == "" {
 		wd, err := os.Getwd()
@@ -116,10 +125,6 @@ func runService(opts *ServiceOptions) error {
 		if errors.As(err, &ie) {
 			return cmdutil.UsageErrorf("toil new service adds a service to a Go module, and %s is not in one (no go.mod here or above): run it inside a module, or make one with toil new NAME", dir)
 		}
-		return err
-	}
-	vars, err := parseSet(opts.Set)
-	if err != nil {
 		return err
 	}
 	files, err := scaffold.AddService(scaffold.ServiceSpec{Root: mod.Root, Module: mod.Path, Pkg: pkg, Name: name,
@@ -158,7 +163,7 @@ func runService(opts *ServiceOptions) error {
 	if err := goModTidy(ctx, mod.Root); err != nil {
 		fmt.Fprintf(opts.IO.Out, "go mod tidy failed, so the new imports are not in go.mod yet: %v\n", err)
 	}
-	fmt.Fprintf(opts.IO.Out, "\nnext:\n  toil run %s\n  go test ./%s/... && toil lint ./...\n", pkg+"."+strings.ToLower(serviceIdent(name, vars)), pkg)
+	fmt.Fprintf(opts.IO.Out, "\nnext:\n%s  go test ./%s/... && toil lint ./...\n", howToRun(pkg+"."+strings.ToLower(serviceIdent(name, vars)), opts.With), pkg)
 	return nil
 }
 

@@ -17,11 +17,12 @@ type Job struct {
 	Task string `json:"task"`
 }
 
-// Config is the consumer's config, under hello.consumer: in
-// toil.config.yaml, TOIL_HELLO_CONSUMER_* in the environment, or --flags.
-// The queue field's own settings are under in: (url, topic, max_attempts,
-// ...): mem://NAME runs in the process with no server; nats://, redis://
-// and kafka:// URLs use one.
+// Config is the consumer's config: its section of toil.config.yaml, keyed
+// by its name in toil.yaml (hello-consumer), TOIL_HELLO_CONSUMER_* in the
+// environment, or --flags. The queue field's own settings are under in:
+// (url or backend, topic, max_attempts, ...): mem://NAME runs in the
+// process with no server; nats://, redis:// and kafka:// URLs, or backend:
+// nats and NATS_URL, use one.
 type Config struct {
 	Prefix string `default:"done" help:"what the log line of a handled job starts with"`
 }

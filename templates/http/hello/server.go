@@ -10,9 +10,9 @@ import (
 	"github.com/toilhq/toil"
 )
 
-// Config is the server's config, under hello.server: in toil.config.yaml,
-// TOIL_HELLO_SERVER_* in the environment, or --flags. The HTTP mixin's own
-// settings are under http:.
+// Config is the server's config: its section of toil.config.yaml, keyed by
+// its name in toil.yaml (hello-server), TOIL_HELLO_SERVER_* in the
+// environment, or --flags. The HTTP mixin's own settings are under http:.
 type Config struct {
 	Greeting string `default:"hello" help:"what GET /greet/{name} answers before the name"`
 }

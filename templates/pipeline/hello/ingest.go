@@ -21,9 +21,11 @@ type Event struct {
 	Action string `json:"action"`
 }
 
-// Config is the pipeline's config, under hello.ingest: in toil.config.yaml,
-// TOIL_HELLO_INGEST_* in the environment, or --flags. The queue field's own
-// settings are under in: (url, topic, ...); mem://NAME needs no server.
+// Config is the pipeline's config: its section of toil.config.yaml, keyed
+// by its name in toil.yaml (hello-ingest), TOIL_HELLO_INGEST_* in the
+// environment, or --flags. The queue field's own settings are under in:
+// (url or backend, topic, ...); mem://NAME needs no server, backend: nats
+// takes NATS_URL.
 type Config struct {
 	File string `default:"events.jsonl" help:"the JSON Lines file the pipeline appends its records to"`
 }

@@ -10,8 +10,9 @@ import (
 	"github.com/toilhq/toil"
 )
 
-// Config is the worker's config, under hello.worker: in toil.config.yaml,
-// TOIL_HELLO_WORKER_* in the environment, or --flags.
+// Config is the worker's config: its section of toil.config.yaml, keyed by
+// its name in toil.yaml (hello-worker), TOIL_HELLO_WORKER_* in the
+// environment, or --flags.
 type Config struct {
 	Interval time.Duration `default:"1s" help:"time between two rounds of work"`
 }

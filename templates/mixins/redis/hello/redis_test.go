@@ -8,8 +8,9 @@ import (
 )
 
 // redisConfig is the config of the Redis field in a test: a redis-server
-// of the test's own (the test is skipped, saying so, where redis-server is
-// not installed).
+// of the test's own. Where redis-server is not installed the test is
+// skipped, saying so, unless CI is set: then it fails (the CI workflow
+// installs redis-server).
 func redisConfig(t testing.TB) string {
 	return "redis: {url: " + toiltest.Redis(t) + "}\n"
 }
