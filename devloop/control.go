@@ -84,8 +84,21 @@ func (d *dev) service(w http.ResponseWriter, r *http.Request, backingToo bool) (
 }
 
 func (d *dev) handleRestart(w http.ResponseWriter, r *http.Request) {
-	name, ok := d.service(w, r, false)
+	name, ok := d.service(w, r, true)
 	if !ok {
+		return
+	}
+	d.mu.Lock()
+	isService := d.desired.Service(name) != nil
+	d.mu.Unlock()
+	if !isService {
+		// A backing system: its command is stopped and started again on
+		// its port; the workers keep their variables.
+		if err := d.backing.Restart(r.Context(), name); err != nil {
+			http.Error(w, err.Error(), http.StatusConflict)
+			return
+		}
+		fmt.Fprintf(w, "restarted backing system %s\n", name)
 		return
 	}
 	res := make(chan error, 1)
@@ -259,7 +272,9 @@ func (c *Client) Status(ctx context.Context) (*Report, error) {
 }
 
 // Restart replaces service's workers one at a time, and returns once the
-// last one is replaced, or with why the rollout stopped.
+// last one is replaced, or with why the rollout stopped. Given a backing
+// system's name, it restarts its command on the same port and returns
+// once it is ready again.
 func (c *Client) Restart(ctx context.Context, service string) (string, error) {
 	return c.text(ctx, "/restart", url.Values{"service": {service}})
 }

@@ -527,7 +527,11 @@ func (d *dev) backingEvent(e backing.Event) {
 	case backing.EventReady:
 		d.ui.Info("%s ready %s (%s)", e.Backing, e.Reason, seconds(e.Delay))
 	case backing.EventExited:
-		d.ui.Error("backing system %s exited (%s); the services that use it will fail until toil dev is restarted", e.Backing, e.Reason)
+		d.ui.Error("backing system %s exited (%s); restarting it on the same port in %s", e.Backing, e.Reason, e.Delay)
+	case backing.EventRestarted:
+		d.ui.Info("%s restarted %s, pid %d (restart %d, %s)", e.Backing, e.Reason, e.PID, e.Restarts, seconds(e.Delay))
+	case backing.EventRestartFailed:
+		d.ui.Error("backing system %s did not restart: %s; trying again in %s", e.Backing, e.Reason, e.Delay)
 	}
 }
 

@@ -772,3 +772,70 @@ func TestConfigEditAppliedOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestBackingCommandRestarts kills redis-server under toil dev, as QA did:
+// toil dev says so, restarts it on the same port, and status shows it
+// restarting, then running with its restart counted. toil dev restart
+// restarts it by name; an embedded one cannot be and says why.
+func TestBackingCommandRestarts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs services")
+	}
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("redis-server is not on PATH (apt-get install redis-server); CI installs it, so CI runs this test")
+	}
+	t.Parallel()
+	dir, _ := fixture(t, "backing:\n  redis: {cmd: \"redis-server --port {port} --save '' --appendonly no\"}\n  cache: {embedded: redis}\n")
+	out := startDev(t, dir, 0)
+	c, err := devloop.Connect(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	status := func() (*devloop.Report, devloop.BackingReport) {
+		t.Helper()
+		r, err := c.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, b := range r.Backing {
+			if b.Name == "redis" {
+				return r, b
+			}
+		}
+		t.Fatalf("status has no redis: %+v", r.Backing)
+		return nil, devloop.BackingReport{}
+	}
+	r, before := status()
+	if before.State != "running" || before.PID == 0 || !r.Healthy() {
+		t.Fatalf("redis before the kill: %+v (healthy: %v)", before, r.Healthy())
+	}
+
+	if err := syscall.Kill(before.PID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	out.waitFor(t, "backing system redis exited (killed by SIGKILL); restarting it on the same port in 500ms", 1)
+	out.waitFor(t, "redis restarted on "+before.Addr, 1)
+	r, after := status()
+	if after.State != "running" || after.Addr != before.Addr || after.Restarts != 1 || after.Exited != "killed by SIGKILL" || after.PID == before.PID {
+		t.Errorf("redis after the kill: %+v; want running again on %s, 1 restart, a new pid", after, before.Addr)
+	}
+	if !r.Healthy() {
+		t.Errorf("status is not healthy once redis runs again: %+v", r)
+	}
+
+	msg, err := c.Restart(ctx, "redis")
+	if err != nil || msg != "restarted backing system redis" {
+		t.Errorf("toil dev restart redis: %q, %v", msg, err)
+	}
+	if _, again := status(); again.Restarts != 2 || again.PID == after.PID || again.Addr != before.Addr || alive(after.PID) {
+		t.Errorf("redis after toil dev restart redis: %+v; want a second restart on %s, pid %d gone", again, before.Addr, after.PID)
+	}
+	if _, err := c.Restart(ctx, "cache"); err == nil || !strings.Contains(err.Error(), "inside toil dev's own process") {
+		t.Errorf("toil dev restart cache (embedded): %v, want an error saying it runs inside toil dev", err)
+	}
+	if _, err := c.Restart(ctx, "nope"); err == nil || !strings.Contains(err.Error(), "there are web, worker, redis, cache") {
+		t.Errorf("toil dev restart nope: %v, want the services and backing systems named", err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/toilhq/toil/devloop/backing"
 	"github.com/toilhq/toil/devloop/supervise"
 	"github.com/toilhq/toil/devloop/ui"
 	"github.com/toilhq/toil/layout"
@@ -57,15 +58,23 @@ type WorkerReport struct {
 
 // BackingReport is one backing system.
 type BackingReport struct {
-	Name   string `json:"name"`
-	Runs   string `json:"runs"`
-	Addr   string `json:"addr"`
-	PID    int    `json:"pid,omitempty"`
+	Name string `json:"name"`
+	Runs string `json:"runs"`
+	Addr string `json:"addr"`
+	PID  int    `json:"pid,omitempty"`
+	// State is running, restarting (its command exited; it is restarted
+	// on the same port after a backoff) or failed (its last restart did
+	// not get ready: Error says why; it is tried again).
+	State    string `json:"state"`
+	Restarts int    `json:"restarts,omitempty"`
+	// Exited is how its command last ended on its own.
 	Exited string `json:"exited,omitempty"`
+	Error  string `json:"error,omitempty"`
 }
 
 // Healthy reports whether everything runs the newest source: no invalid
-// toil.yaml, no failed build or rollout, no crashlooping worker.
+// toil.yaml, no failed build or rollout, no crashlooping worker, no
+// backing system down.
 func (r *Report) Healthy() bool {
 	if r.LayoutError != "" {
 		return false
@@ -77,7 +86,7 @@ func (r *Report) Healthy() bool {
 		}
 	}
 	for _, b := range r.Backing {
-		if b.Exited != "" {
+		if b.State != string(backing.StateRunning) {
 			return false
 		}
 	}
@@ -105,7 +114,8 @@ func (d *dev) report() Report {
 	}
 	if d.backing != nil {
 		for _, b := range d.backing.Status() {
-			r.Backing = append(r.Backing, BackingReport{Name: b.Name, Runs: b.Runs, Addr: b.Addr, PID: b.PID, Exited: b.Exited})
+			r.Backing = append(r.Backing, BackingReport{Name: b.Name, Runs: b.Runs, Addr: b.Addr, PID: b.PID,
+				State: string(b.State), Restarts: b.Restarts, Exited: b.Exited, Error: b.Error})
 		}
 	}
 	return r

@@ -46,9 +46,13 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(*ControlOptions) error) *cobra.C
 		Long: `Show every service of the running toil dev: its workers, their state and
 pid, where it listens, and whether it runs the newest source.
 
+It shows the backing systems too: running, restarting (its command exited and
+toil dev restarts it on the same port) or failed (its restart did not get
+ready; toil dev tries again).
+
 It exits 1 when something needs you: a build that failed (the previous build
-serves), a new worker that did not start, a crashlooping worker, an invalid
-toil.yaml.`,
+serves), a new worker that did not start, a crashlooping worker, a backing
+system that is not running, an invalid toil.yaml.`,
 		Example: `  toil dev status
   toil dev status --json | jq '.services[].state'`,
 		Args: cmdutil.NoArgs,
@@ -114,11 +118,18 @@ func printStatus(opts *ControlOptions, r *devloop.Report) {
 		}
 	}
 	for _, b := range r.Backing {
-		state := "running"
-		if b.Exited != "" {
-			state = "exited: " + b.Exited
+		var more []string
+		if b.Restarts > 0 {
+			more = append(more, plural(b.Restarts, "restart"))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", b.Name, "backing", state, b.Addr)
+		if b.Exited != "" {
+			more = append(more, "last exited: "+b.Exited)
+		}
+		line := fmt.Sprintf("%s\t%s\t%s\t%s", b.Name, "backing", b.State, b.Addr)
+		if len(more) > 0 {
+			line += "\t" + strings.Join(more, ", ")
+		}
+		fmt.Fprintln(tw, line)
 	}
 	tw.Flush()
 	for _, s := range r.Services {
@@ -134,6 +145,14 @@ func printStatus(opts *ControlOptions, r *devloop.Report) {
 		}
 		if s.Stale != "" && s.BuildError == "" {
 			fmt.Fprintf(out, "%s is stale: %s\n", s.Name, s.Stale)
+		}
+	}
+	for _, b := range r.Backing {
+		switch b.State {
+		case "restarting":
+			fmt.Fprintf(out, "backing system %s exited (%s); toil dev restarts it on %s, and the services that use it fail meanwhile\n", b.Name, b.Exited, b.Addr)
+		case "failed":
+			fmt.Fprintf(out, "backing system %s exited (%s) and did not restart; toil dev tries again:\n%s\n", b.Name, b.Exited, indent(b.Error))
 		}
 	}
 }
@@ -154,14 +173,20 @@ func indent(s string) string {
 func NewCmdRestart(f *cmdutil.Factory, runF func(*ControlOptions) error) *cobra.Command {
 	opts := newControlOptions(f)
 	cmd := &cobra.Command{
-		Use:   "restart SERVICE",
-		Short: "Replace a service's workers one at a time, without dropping a request",
+		Use:   "restart SERVICE|BACKING",
+		Short: "Replace a service's workers one at a time, or restart a backing system",
 		Long: `Replace the workers of a service of the running toil dev one at a time, each
 after its successor is ready, as a reload on save does. It returns once every
 worker was replaced; if a new worker does not get ready, the old ones keep
-serving and it exits 1.`,
-		Example: `  toil dev restart web`,
-		Args:    cmdutil.ExactArgs(1, "the service to restart, as in toil dev restart web"),
+serving and it exits 1.
+
+Given a backing system run by a command (cmd: redis-server ...), it stops the
+command and starts it again on the same port, and returns once it is ready.
+toil dev also restarts such a command by itself when it exits. An embedded
+system runs inside toil dev and cannot be restarted alone.`,
+		Example: `  toil dev restart web
+  toil dev restart redis`,
+		Args: cmdutil.ExactArgs(1, "the service to restart (or a backing system), as in toil dev restart web"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Context, opts.Service = cmd.Context(), args[0]
 			if runF != nil {

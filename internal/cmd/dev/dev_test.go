@@ -64,8 +64,8 @@ func TestControlCommandArgs(t *testing.T) {
 		{cli: "scale web=4", want: ControlOptions{Service: "web", Procs: 4}},
 		{cli: "logs web", want: ControlOptions{Service: "web", Lines: 100}},
 		{cli: "logs redis -f -n 5", want: ControlOptions{Service: "redis", Lines: 5, Follow: true}},
-		{cli: "restart", usage: "dev restart needs the service to restart"},
-		{cli: "restart web api", usage: "dev restart needs the service to restart"},
+		{cli: "restart", usage: "dev restart needs the service to restart (or a backing system)"},
+		{cli: "restart web api", usage: "dev restart needs the service to restart (or a backing system)"},
 		{cli: "scale web", usage: `toil dev scale: want SERVICE=N, as in toil dev scale web=4, got "web"`},
 		{cli: "scale web=x", usage: `toil dev scale: want SERVICE=N`},
 		{cli: "scale =3", usage: `toil dev scale: want SERVICE=N`},
@@ -136,7 +136,11 @@ func TestStatusPrint(t *testing.T) {
 			{Name: "worker", State: "crashlooping", Ready: 0, Total: 1,
 				Workers: []devloop.WorkerReport{{ID: "worker.1", PID: 0, State: "crashlooping", Restarts: 3, Error: "exit status 1"}}},
 		},
-		Backing: []devloop.BackingReport{{Name: "redis", Runs: "redis-server --port 6379", Addr: "127.0.0.1:6379", PID: 7}},
+		Backing: []devloop.BackingReport{
+			{Name: "redis", Runs: "redis-server --port 6379", Addr: "127.0.0.1:6379", PID: 7, State: "running"},
+			{Name: "queue", Runs: "redis-server --port 6380", Addr: "127.0.0.1:6380", State: "restarting", Restarts: 2, Exited: "killed by SIGKILL"},
+			{Name: "db", Runs: "postgres -p 5432", Addr: "127.0.0.1:5432", State: "failed", Exited: "exit status 1", Error: "backing db: exited before it was ready"},
+		},
 	}
 	printStatus(opts, r)
 	for _, want := range []string{
@@ -145,6 +149,9 @@ func TestStatusPrint(t *testing.T) {
 		"  web.2     pid 101  ready         2 restarts\n",
 		"  worker.1  pid 0    crashlooping  3 restarts: exit status 1\n",
 		"redis       backing  running       127.0.0.1:6379\n",
+		"queue       backing  restarting    127.0.0.1:6380  2 restarts, last exited: killed by SIGKILL\n",
+		"backing system queue exited (killed by SIGKILL); toil dev restarts it on 127.0.0.1:6380",
+		"backing system db exited (exit status 1) and did not restart; toil dev tries again:\n    backing db: exited before it was ready\n",
 		"web does not build (the previous build serves):\n    # example.com/app/web\n    web/web.go:9:2: undefined: nope\n",
 		// api never built: nothing serves it.
 		"api is not running: it does not build:\n    # example.com/app/api\n    api/main.go:3:1: syntax error\n",
@@ -158,6 +165,23 @@ func TestStatusPrint(t *testing.T) {
 	}
 	if r.Healthy() {
 		t.Error("a report with a failed build and a crashlooping worker is healthy")
+	}
+}
+
+// TestBackingDownIsUnhealthy: toil dev status exits 1 while a backing
+// system is restarting, though every service is ready.
+func TestBackingDownIsUnhealthy(t *testing.T) {
+	t.Parallel()
+	r := &devloop.Report{
+		Services: []devloop.ServiceReport{{Name: "web", State: "ready", Ready: 1, Total: 1}},
+		Backing:  []devloop.BackingReport{{Name: "redis", State: "running"}},
+	}
+	if !r.Healthy() {
+		t.Fatal("a report with everything running is not healthy")
+	}
+	r.Backing[0].State = "restarting"
+	if r.Healthy() {
+		t.Error("a report with redis restarting is healthy")
 	}
 }
 
