@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/toilhq/toil/hooks"
 )
@@ -31,13 +32,46 @@ func TestMain(m *testing.M) {
 
 func git(t *testing.T, dir string, args ...string) string {
 	t.Helper()
-	cmd := exec.Command("git", args...)
-	cmd.Dir = dir
-	out, err := cmd.CombinedOutput()
+	out, err := runExec(func() *exec.Cmd {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = dir
+		return cmd
+	}, nil)
 	if err != nil {
 		t.Fatalf("git %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
+}
+
+// runExec runs the command mk makes, again (made afresh, after undo, if
+// not nil, takes back what the failed try did) while it fails with "Text
+// file busy".
+//
+// That is ETXTBSY, golang/go#22315: these tests write executables (the
+// hook, the user's hook, a fake toil) while parallel tests start git. A
+// child forked while a hook's file is open for writing holds a copy of
+// the write fd until its own exec closes it (O_CLOEXEC), so for that
+// moment the kernel refuses to exec the hook, and git says "fatal: cannot
+// exec '.git/hooks/pre-commit': Text file busy". The window ends when the
+// other child execs, so a retry gets through.
+//
+// hooks.Install cannot hit this in real use: toil hooks install and toil
+// new are single-threaded as far as processes go; nothing forks while
+// writeFileAtomic has the hook open, and it closes the file before Install
+// returns and before git (another process) runs the hook.
+func runExec(mk func() *exec.Cmd, undo func()) ([]byte, error) {
+	const tries = 10
+	for i := 1; ; i++ {
+		out, err := mk().CombinedOutput()
+		if err == nil || !bytes.Contains(out, []byte("Text file busy")) || i == tries {
+			return out, err
+		}
+		if undo != nil {
+			undo()
+		}
+		// Give the other test's child time to exec.
+		time.Sleep(time.Duration(i) * 10 * time.Millisecond)
+	}
 }
 
 // newRepo returns a fresh repository with one commit.
@@ -165,18 +199,29 @@ func TestExistingHookIsChainedAndRestored(t *testing.T) {
 		t.Fatalf("Install = %+v, want Chained", res)
 	}
 
-	// Both run, the user's first.
-	git(t, repo, "commit", "-q", "--allow-empty", "-m", "one")
+	// Both run, the user's first. A try that failed on "Text file busy"
+	// may have run the user's hook before toil could not start: its line
+	// goes.
+	dropLog := func() { os.Remove(log) }
+	if out, err := runExec(func() *exec.Cmd {
+		cmd := exec.Command("git", "commit", "-q", "--allow-empty", "-m", "one")
+		cmd.Dir = repo
+		return cmd
+	}, dropLog); err != nil {
+		t.Fatalf("git commit: %v\n%s", err, out)
+	}
 	if got := readFile(t, log); got != "user hook\ntoil lint --staged\n" {
 		t.Errorf("hooks ran %q, want the user's hook then toil", got)
 	}
 
 	// A failing user hook stops the commit before toil runs.
 	os.Remove(log)
-	cmd := exec.Command("git", "commit", "-q", "--allow-empty", "-m", "two")
-	cmd.Dir = repo
-	cmd.Env = append(os.Environ(), "USER_HOOK_EXIT=3")
-	if out, err := cmd.CombinedOutput(); err == nil {
+	if out, err := runExec(func() *exec.Cmd {
+		cmd := exec.Command("git", "commit", "-q", "--allow-empty", "-m", "two")
+		cmd.Dir = repo
+		cmd.Env = append(os.Environ(), "USER_HOOK_EXIT=3")
+		return cmd
+	}, dropLog); err == nil {
 		t.Errorf("commit succeeded although the chained hook failed:\n%s", out)
 	}
 	if got := readFile(t, log); got != "user hook\n" {
@@ -271,10 +316,12 @@ func TestFallsBackToToilOnPath(t *testing.T) {
 	if _, err := hooks.Install(context.Background(), repo, filepath.Join(t.TempDir(), "gone", "toil")); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("git", "commit", "-q", "--allow-empty", "-m", "one")
-	cmd.Dir = repo
-	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(onPath)+string(os.PathListSeparator)+os.Getenv("PATH"))
-	if out, err := cmd.CombinedOutput(); err != nil {
+	if out, err := runExec(func() *exec.Cmd {
+		cmd := exec.Command("git", "commit", "-q", "--allow-empty", "-m", "one")
+		cmd.Dir = repo
+		cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(onPath)+string(os.PathListSeparator)+os.Getenv("PATH"))
+		return cmd
+	}, nil); err != nil {
 		t.Fatalf("commit: %v\n%s", err, out)
 	}
 	if got := readFile(t, log); got != "toil lint --staged\n" {
@@ -282,10 +329,12 @@ func TestFallsBackToToilOnPath(t *testing.T) {
 	}
 
 	// With no toil anywhere the commit is refused with a way out.
-	cmd = exec.Command("git", "commit", "-q", "--allow-empty", "-m", "two")
-	cmd.Dir = repo
-	cmd.Env = append(os.Environ(), "PATH=/usr/bin:/bin")
-	out, err := cmd.CombinedOutput()
+	out, err := runExec(func() *exec.Cmd {
+		cmd := exec.Command("git", "commit", "-q", "--allow-empty", "-m", "two")
+		cmd.Dir = repo
+		cmd.Env = append(os.Environ(), "PATH=/usr/bin:/bin")
+		return cmd
+	}, nil)
 	if err == nil || !strings.Contains(string(out), "toil hooks uninstall") {
 		t.Errorf("commit without toil: err %v, output %q; want a refusal naming toil hooks uninstall", err, out)
 	}
@@ -372,5 +421,31 @@ func TestGitDirEnvironment(t *testing.T) {
 	}
 	if _, err := os.Lstat(filepath.Join(elsewhere, ".git")); !os.IsNotExist(err) {
 		t.Errorf("something was written in the working directory: %v", err)
+	}
+}
+
+// TestRunExecRetriesTextFileBusy makes the ETXTBSY of runExec's comment
+// happen for sure: a script held open for writing cannot be exec'd. The
+// first try fails as git's did; undo closes the file, the retry runs it.
+func TestRunExecRetriesTextFileBusy(t *testing.T) {
+	t.Parallel()
+	script := filepath.Join(t.TempDir(), "hook")
+	f, err := os.OpenFile(script, os.O_CREATE|os.O_WRONLY, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString("#!/bin/sh\necho ran\n"); err != nil {
+		t.Fatal(err)
+	}
+	undos := 0
+	out, err := runExec(func() *exec.Cmd {
+		return exec.Command("sh", "-c", "exec '"+script+"'")
+	}, func() {
+		undos++
+		f.Close()
+	})
+	if err != nil || string(out) != "ran\n" || undos != 1 {
+		t.Errorf("runExec = %q, %v after %d undos; want ran after one busy try", out, err, undos)
 	}
 }
