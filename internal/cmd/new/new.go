@@ -318,8 +318,8 @@ func howToRun(run string, with []string) string {
 	if len(env) == 0 {
 		return fmt.Sprintf("  toil run %s\n", run)
 	}
-	return fmt.Sprintf("  toil dev    # starts its backing %s (toil.yaml) and runs it\n  toil run %s    # alone: set %s to servers you started\n",
-		strings.Join(backing, " and "), run, strings.Join(env, " and "))
+	return fmt.Sprintf("  toil dev    # starts its backing %s (toil.yaml) and runs it\n  toil run %s    # alone: start %s yourself and set %s\n",
+		strings.Join(backing, " and "), run, strings.Join(backing, " and "), strings.Join(env, " and "))
 }
 
 func serviceOf(spec scaffold.Spec) string {
