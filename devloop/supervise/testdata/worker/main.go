@@ -11,8 +11,10 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/toilhq/toil"
 )
@@ -51,4 +53,14 @@ func binName() string {
 	return filepath.Base(exe)
 }
 
-func main() { toil.Main("test.worker", &Worker{}) }
+func main() {
+	if os.Getenv("SUPERVISE_TEST_PDEATHSIG") == "0" {
+		// A worker the stale-worker test leaves behind on purpose: a
+		// log line written after its supervisor was killed must not
+		// kill it by SIGPIPE (Go's default on stderr), or the test
+		// could not tell a worker that outlived its supervisor from
+		// one that did not.
+		signal.Ignore(syscall.SIGPIPE)
+	}
+	toil.Main("test.worker", &Worker{})
+}
