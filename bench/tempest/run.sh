@@ -56,6 +56,14 @@ mkdir "$dir/src"
 git ls-files -co --exclude-standard -z | tar --null -T - -cf - | tar -C "$dir/src" -xf -
 sed -i -e 's/127\.0\.0\.1:8000/127.0.0.1:18000/; s/127\.0\.0\.1:8081/127.0.0.1:18081/; s/127\.0\.0\.1:8090/127.0.0.1:18090/' \
 	"$dir/src/tempest/toil.yaml"
+# The hello world behind the same proxy too (4 workers, as web has, each on
+# its own port, which the proxy reaches directly): the ceiling for web
+# through the proxy, the proxy's own cost counted on both sides.
+sed -i -e '/^services:/a\
+  hello: {main: github.com/toilhq/toil/bench/http/bare, procs: 4, listen: auto}' \
+	-e 's|routes: \[{path: /, to: web}\]|routes: [{path: /, to: web}, {path: /hello, to: hello}]|' \
+	"$dir/src/tempest/toil.yaml"
+grep -q 'to: hello' "$dir/src/tempest/toil.yaml" || { echo "could not add the hello route to the layout copy"; exit 1; }
 
 # Workers inherit toil dev's environment: the warmers find the moved
 # inventory, and the inventory serves CAMPAIGNS campaigns.
@@ -76,6 +84,12 @@ until curl -sf http://127.0.0.1:18000/placements 2>/dev/null | grep -q '"cycle"'
 	sleep 0.5
 done
 until curl -sf http://127.0.0.1:18180/ >/dev/null; do sleep 0.1; done
+i=0
+until curl -sf http://127.0.0.1:18000/hello >/dev/null; do
+	i=$((i + 1))
+	if [ $i -ge 1200 ]; then echo "the hello world never answered through the proxy"; tail -50 "$dir/dev.log"; exit 1; fi
+	sleep 0.1
+done
 
 redis=$(status | jq -r '.backing[] | select(.name == "redis") | .addr')
 webpids=$(status | jq -r '.services[] | select(.name == "web") | .workers[].pid')
@@ -119,10 +133,11 @@ echo "## pipeline"
 
 echo "## web: load -c $CONNS -d $DURATION (max), then -rate max/2; $ROUNDS rounds"
 for r in $(seq "$ROUNDS"); do
-	for target in bare direct proxy; do
+	for target in bare direct bareproxy proxy; do
 		case $target in
 		bare) set -- http://127.0.0.1:18180/ ;;
 		direct) set -- $direct ;;
+		bareproxy) set -- http://127.0.0.1:18000/hello ;;
 		proxy) set -- $proxied ;;
 		esac
 		: >"$dir/rss"
@@ -148,10 +163,11 @@ done
 # the 5 ms target here.
 echo "## open loop at fixed rates, -d $DURATION: target rate p50 p99 (ms) late"
 for rate in $RATES; do
-	for target in bare direct proxy; do
+	for target in bare direct bareproxy proxy; do
 		case $target in
 		bare) set -- http://127.0.0.1:18180/ ;;
 		direct) set -- $direct ;;
+		bareproxy) set -- http://127.0.0.1:18000/hello ;;
 		proxy) set -- $proxied ;;
 		esac
 		out=$("$dir/load" -c "$CONNS" -d "$DURATION" -rate "$rate" "$@")
@@ -164,7 +180,7 @@ done
 if command -v wrk >/dev/null; then
 	one=$(echo "$direct" | head -1 | sed 's|http://127.0.0.1:18081||')
 	echo "## wrk -t1 -c$CONNS -d$DURATION --latency, one URL each (req/s p50 p99)"
-	for t in bare:18180:/ direct:18081:$one proxy:18000:$one; do
+	for t in bare:18180:/ direct:18081:$one bareproxy:18000:/hello proxy:18000:$one; do
 		name=${t%%:*} rest=${t#*:} port=${rest%%:*} path=${rest#*:}
 		wrk -t1 -c"$CONNS" -d"$DURATION" --latency "http://127.0.0.1:$port$path" >"$dir/wrk.out"
 		echo "wrk $name $(awk '/Requests\/sec/ { r = $2 } $1 == "50%" { p50 = $2 } $1 == "99%" { p99 = $2 } END { print r, p50, p99 }' "$dir/wrk.out")"
@@ -177,12 +193,13 @@ median() { # target column
 		awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
 }
 echo "## medians: target req/s max-p50 max-p99 half-p50 half-p99 (ms) web-worker-RSS layout-RSS (MiB)"
-for t in bare direct proxy; do
+for t in bare direct bareproxy proxy; do
 	echo "$t $(median $t 2) $(median $t 3) $(median $t 4) $(median $t 5) $(median $t 6) $(median $t 7) $(median $t 8)"
 done
 b=$(median bare 2)
 echo "direct/bare: $(echo "$(median direct 2) $b" | awk '{ printf "%.3f", $1 / $2 }')"
 echo "proxy/bare: $(echo "$(median proxy 2) $b" | awk '{ printf "%.3f", $1 / $2 }')"
+echo "proxy/bareproxy (both through the proxy): $(echo "$(median proxy 2) $(median bareproxy 2)" | awk '{ printf "%.3f", $1 / $2 }')"
 # Where the layout's memory is, now, after the load.
 echo "## RSS by process after the run (MiB): toil (supervisor, proxy, embedded NATS), backing, each service's workers"
 echo "toil $(($(rss_of "$devpid") / 1024))"
