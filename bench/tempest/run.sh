@@ -30,6 +30,10 @@ DURATION=${2:-10s}
 CONNS=${CONNS:-64}
 CAMPAIGNS=${CAMPAIGNS:-2000}
 RATES=${RATES:-2000 5000 10000}
+# PIN=1: the servers (the whole layout under toil dev, and the bare hello
+# world) on CPU 0, the load generator on CPU 1, so the client does not take
+# the servers' cores; without it everything shares both.
+PIN=${PIN:-0}
 dir=$(mktemp -d)
 devpid=""
 barepid=""
@@ -91,6 +95,17 @@ until curl -sf http://127.0.0.1:18000/hello >/dev/null; do
 	sleep 0.1
 done
 
+client=""
+if [ "$PIN" = 1 ]; then
+	# Every process of the layout and the bare server to CPU 0 (all their
+	# threads, -a), the client to CPU 1.
+	for p in $devpid $barepid $(ps -e -o pid=,ppid= | awk -v root="$devpid" '
+		{ parent[$1] = $2 }
+		END { for (p in parent) { q = p; while (q != "" && q != 0 && q != root) q = parent[q]; if (q == root) print p } }'); do
+		taskset -a -p -c 0 "$p" >/dev/null 2>&1 || true
+	done
+	client="taskset -c 1"
+fi
 redis=$(status | jq -r '.backing[] | select(.name == "redis") | .addr')
 webpids=$(status | jq -r '.services[] | select(.name == "web") | .workers[].pid')
 urls=$(curl -sf http://127.0.0.1:18000/placements | jq -r '.placements[].id' |
@@ -126,6 +141,7 @@ sample_rss() {
 	done >>"$1"
 }
 
+echo "# PIN=$PIN (1: servers on CPU 0, the load generator on CPU 1)"
 echo "# $(date -u +%FT%TZ) $(nproc) cores, $(go version | cut -d' ' -f3), load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "# layout: tempest/toil.yaml (ports +10000), $CAMPAIGNS campaigns; idle RSS of the whole layout: $(($(rss_tree "$devpid") / 1024)) MiB"
 echo "## pipeline"
@@ -144,14 +160,14 @@ for r in $(seq "$ROUNDS"); do
 		sample_rss "$dir/rss" &
 		sampler=$!
 		t0w=$(ticks $webpids) t0t=$(ticks "$devpid") t0b=$(ticks "$barepid")
-		max=$("$dir/load" -c "$CONNS" -d "$DURATION" "$@")
+		max=$($client "$dir/load" -c "$CONNS" -d "$DURATION" "$@")
 		t1w=$(ticks $webpids) t1t=$(ticks "$devpid") t1b=$(ticks "$barepid")
 		kill "$sampler"; wait "$sampler" 2>/dev/null || true
 		reqs=$(echo "$max" | sed 's/.* requests=\([0-9]*\).*/\1/')
 		# CPU per request (µs; the warmup's second is not in it, so a slight overcount): web workers, toil (the proxy), the bare server.
 		cpu=$(echo "$t0w $t1w $t0t $t1t $t0b $t1b $reqs $hz" | awk '{ f = 1e6 / $8 / $7; printf "cpu-us/req web %.1f toil %.1f bare %.1f", ($2 - $1) * f, ($4 - $3) * f, ($6 - $5) * f }')
 		rps=$(echo "$max" | sed 's/.* rps=\([0-9]*\).*/\1/')
-		half=$("$dir/load" -c "$CONNS" -d "$DURATION" -rate $((rps / 2)) "$@")
+		half=$($client "$dir/load" -c "$CONNS" -d "$DURATION" -rate $((rps / 2)) "$@")
 		web=$(awk '$1 != "layout" && $2 > m { m = $2 } END { printf "%.1f", m / 1024 }' "$dir/rss")
 		lay=$(awk '$1 == "layout" && $2 > m { m = $2 } END { printf "%.0f", m / 1024 }' "$dir/rss")
 		echo "round $r $target max: ${max#url=* } | web worker peak RSS ${web} MiB, layout peak RSS ${lay} MiB | $cpu"
@@ -170,7 +186,7 @@ for rate in $RATES; do
 		bareproxy) set -- http://127.0.0.1:18000/hello ;;
 		proxy) set -- $proxied ;;
 		esac
-		out=$("$dir/load" -c "$CONNS" -d "$DURATION" -rate "$rate" "$@")
+		out=$($client "$dir/load" -c "$CONNS" -d "$DURATION" -rate "$rate" "$@")
 		echo "fixed $target $rate $(echo "$out" | sed 's/.* late=\([0-9]*\).* p50=\([0-9.]*\)ms.* p99=\([0-9.]*\)ms.*/\2 \3 \1/')"
 	done
 done
@@ -182,7 +198,7 @@ if command -v wrk >/dev/null; then
 	echo "## wrk -t1 -c$CONNS -d$DURATION --latency, one URL each (req/s p50 p99)"
 	for t in bare:18180:/ direct:18081:$one bareproxy:18000:/hello proxy:18000:$one; do
 		name=${t%%:*} rest=${t#*:} port=${rest%%:*} path=${rest#*:}
-		wrk -t1 -c"$CONNS" -d"$DURATION" --latency "http://127.0.0.1:$port$path" >"$dir/wrk.out"
+		$client wrk -t1 -c"$CONNS" -d"$DURATION" --latency "http://127.0.0.1:$port$path" >"$dir/wrk.out"
 		echo "wrk $name $(awk '/Requests\/sec/ { r = $2 } $1 == "50%" { p50 = $2 } $1 == "99%" { p99 = $2 } END { print r, p50, p99 }' "$dir/wrk.out")"
 	done
 fi
