@@ -140,3 +140,32 @@ func scrub(err error, rawURL string) error {
 	}
 	return errors.New(strings.ReplaceAll(err.Error(), secret, "xxxxx"))
 }
+
+// deliver hands m to the consumer until it is acked (true), or ctx ends
+// first (false: m stays unacknowledged and comes again). The Kafka and
+// Redis backends, which read for themselves, deliver through it.
+func deliver(ctx context.Context, out chan<- *message.Message, m *message.Message) bool {
+	for {
+		select {
+		case out <- m:
+		case <-ctx.Done():
+			return false
+		}
+		select {
+		case <-m.Acked():
+			return true
+		case <-m.Nacked():
+			m = m.Copy() // a fresh ack state for the next delivery
+			if ctx.Err() != nil {
+				return false
+			}
+		case <-ctx.Done():
+			select {
+			case <-m.Acked(): // acked just as the member stopped
+				return true
+			default:
+				return false
+			}
+		}
+	}
+}

@@ -191,34 +191,6 @@ func (k *kafkaBackend) consume(ctx context.Context, cl *kgo.Client, topic string
 	}
 }
 
-// deliver hands m to the consumer until it is acked (true), or ctx ends
-// first (false: m stays uncommitted and comes again).
-func deliver(ctx context.Context, out chan<- *message.Message, m *message.Message) bool {
-	for {
-		select {
-		case out <- m:
-		case <-ctx.Done():
-			return false
-		}
-		select {
-		case <-m.Acked():
-			return true
-		case <-m.Nacked():
-			m = m.Copy() // a fresh ack state for the next delivery
-			if ctx.Err() != nil {
-				return false
-			}
-		case <-ctx.Done():
-			select {
-			case <-m.Acked(): // acked just as the member stopped
-				return true
-			default:
-				return false
-			}
-		}
-	}
-}
-
 func kafkaMessage(r *kgo.Record) *message.Message {
 	id := ""
 	for _, h := range r.Headers {

@@ -230,29 +230,7 @@ func (r *redisBackend) reclaim(ctx context.Context, topic, group, consumer strin
 // ends (false).
 func (r *redisBackend) deliver(ctx context.Context, xm redis.XMessage, out chan<- *message.Message) bool {
 	m, _ := redisUnmarshaller{}.Unmarshal(xm.Values)
-	for {
-		select {
-		case out <- m:
-		case <-ctx.Done():
-			return false
-		}
-		select {
-		case <-m.Acked():
-			return true
-		case <-m.Nacked():
-			m = m.Copy() // a fresh ack state for the next delivery
-			if ctx.Err() != nil {
-				return false
-			}
-		case <-ctx.Done():
-			select {
-			case <-m.Acked(): // acked just as the member stopped
-				return true
-			default:
-				return false
-			}
-		}
-	}
+	return deliver(ctx, out, m)
 }
 
 // ack acknowledges entries with one XACK and returns ids emptied. If
