@@ -54,29 +54,38 @@ func (e *RollError) Error() string {
 // *RollError as soon as a successor fails, after stopping it; the
 // predecessors it did not replace keep serving. Cancelling ctx (a newer
 // build) stops the successor being started and returns ctx's error.
-func (s *Supervisor) Roll(ctx context.Context, service, binary string) error {
+func (s *Supervisor) Roll(ctx context.Context, name, binary string) error {
+	return s.serviceOp(ctx, name, func(ctx context.Context, svc *service) error {
+		if binary != "" {
+			if err := checkBinary(binary); err != nil {
+				return fmt.Errorf("roll %s: %w", name, err)
+			}
+		}
+		if svc.removed {
+			return s.unknown(name)
+		}
+		return s.roll(ctx, svc, binary, false, nil)
+	})
+}
+
+// serviceOp runs fn as one operation on the service called name: the
+// supervisor running, the service known, ctx ended by Stop too, and the
+// service's op lock held.
+func (s *Supervisor) serviceOp(ctx context.Context, name string, fn func(context.Context, *service) error) error {
 	done, err := s.beginOp()
 	if err != nil {
 		return err
 	}
 	defer done()
-	svc := s.service(service)
+	svc := s.service(name)
 	if svc == nil {
-		return s.unknown(service)
-	}
-	if binary != "" {
-		if err := checkBinary(binary); err != nil {
-			return fmt.Errorf("roll %s: %w", service, err)
-		}
+		return s.unknown(name)
 	}
 	ctx, cancel := s.opContext(ctx)
 	defer cancel()
 	svc.op.Lock()
 	defer svc.op.Unlock()
-	if svc.removed {
-		return s.unknown(service)
-	}
-	return s.roll(ctx, svc, binary, false, nil)
+	return fn(ctx, svc)
 }
 
 // RollAll rolls every service onto the binary it runs now (toil up
@@ -221,24 +230,13 @@ func (s *Supervisor) Restart(ctx context.Context, service string) error {
 // layout.MaxProcs). New workers are started at once (Status shows them
 // starting until ready); removed workers, the highest numbered, are
 // stopped, and Scale waits for them to exit or ctx to end.
-func (s *Supervisor) Scale(ctx context.Context, service string, n int) error {
+func (s *Supervisor) Scale(ctx context.Context, name string, n int) error {
 	if n < 1 || n > layout.MaxProcs {
-		return fmt.Errorf("scale %s=%d: want 1 to %d workers", service, n, layout.MaxProcs)
+		return fmt.Errorf("scale %s=%d: want 1 to %d workers", name, n, layout.MaxProcs)
 	}
-	done, err := s.beginOp()
-	if err != nil {
-		return err
-	}
-	defer done()
-	svc := s.service(service)
-	if svc == nil {
-		return s.unknown(service)
-	}
-	ctx, cancel := s.opContext(ctx)
-	defer cancel()
-	svc.op.Lock()
-	defer svc.op.Unlock()
-	return s.scale(ctx, svc, n)
+	return s.serviceOp(ctx, name, func(ctx context.Context, svc *service) error {
+		return s.scale(ctx, svc, n)
+	})
 }
 
 func (s *Supervisor) scale(ctx context.Context, svc *service, n int) error {
@@ -293,20 +291,7 @@ func (s *Supervisor) Add(ctx context.Context, spec *layout.Service, binary strin
 // Remove stops a service's workers, waits for them to exit (or ctx to
 // end), and closes its sockets. OnBackends hears it has none left.
 func (s *Supervisor) Remove(ctx context.Context, service string) error {
-	done, err := s.beginOp()
-	if err != nil {
-		return err
-	}
-	defer done()
-	svc := s.service(service)
-	if svc == nil {
-		return s.unknown(service)
-	}
-	ctx, cancel := s.opContext(ctx)
-	defer cancel()
-	svc.op.Lock()
-	defer svc.op.Unlock()
-	return s.remove(ctx, svc)
+	return s.serviceOp(ctx, service, s.remove)
 }
 
 func (s *Supervisor) remove(ctx context.Context, svc *service) error {
