@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/toilhq/toil"
 )
 
 // Endpoint says where a field's messages go or come from: the backend, the
@@ -168,6 +170,20 @@ func schemeBackend(raw string) (string, error) {
 		return "", fmt.Errorf("url %s: unknown scheme %q; supported: %s", redact(raw), scheme, supported)
 	}
 	return b, nil
+}
+
+// open resolves the endpoint's backend and URL and its codec, with errors
+// that name the field's config section: what both kinds of field check
+// before they connect.
+func (e *Endpoint) open(env *toil.MixinEnv) (backend, rawURL string, codec Codec, err error) {
+	backend, rawURL, err = e.resolve(env.LookupEnv)
+	if err == nil {
+		codec, err = codecByName(e.Codec)
+	}
+	if err != nil {
+		return "", "", nil, fmt.Errorf("config %s: %w", env.Section, err)
+	}
+	return backend, rawURL, codec, nil
 }
 
 // resolve returns the backend and its URL: the config's url, else the

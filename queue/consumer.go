@@ -85,13 +85,9 @@ func (c *Consumer[T]) ToilConfig() any { return &ConsumerConfig{} }
 // from now on are kept for the group even before it consumes.
 func (c *Consumer[T]) ToilPreSetup(ctx context.Context, env *toil.MixinEnv) error {
 	cfg := env.Config.(*ConsumerConfig)
-	kind, rawURL, err := cfg.resolve(env.LookupEnv)
+	kind, rawURL, codec, err := cfg.open(env)
 	if err != nil {
-		return fmt.Errorf("config %s: %w", env.Section, err)
-	}
-	codec, err := codecByName(cfg.Codec)
-	if err != nil {
-		return fmt.Errorf("config %s: %w", env.Section, err)
+		return err
 	}
 	c.env, c.cfg = env, *cfg
 	c.topic, c.dlq, c.codec, c.codecN = cfg.Topic, cfg.deadLetter(), codec, cfg.Codec

@@ -46,13 +46,9 @@ func (p *Publisher[T]) ToilConfig() any { return &PublisherConfig{} }
 // ToilPreSetup connects to the backend and makes sure the topic exists.
 func (p *Publisher[T]) ToilPreSetup(ctx context.Context, env *toil.MixinEnv) error {
 	cfg := env.Config.(*PublisherConfig)
-	kind, rawURL, err := cfg.resolve(env.LookupEnv)
+	kind, rawURL, codec, err := cfg.open(env)
 	if err != nil {
-		return fmt.Errorf("config %s: %w", env.Section, err)
-	}
-	codec, err := codecByName(cfg.Codec)
-	if err != nil {
-		return fmt.Errorf("config %s: %w", env.Section, err)
+		return err
 	}
 	be, err := connect(ctx, kind, rawURL, env.Log)
 	if err != nil {
