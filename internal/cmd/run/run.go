@@ -141,26 +141,26 @@ func runRun(opts *Options) error {
 	if as.note != "" && opts.Verbose {
 		logf("%s: %s", bin.Service.Name, as.note)
 	}
-	var sock *supervise.Socket
-	if port, set := os.LookupEnv("PORT"); set && port != "" && as.entry != nil && !as.entry.Listen.IsZero() {
+	listen := as.entry != nil && !as.entry.Listen.IsZero()
+	if port := os.Getenv("PORT"); listen && port != "" {
+		listen = false
 		if opts.Verbose {
 			logf("%s: PORT=%s is set, so it serves there, not at toil.yaml's %s", name, port, as.entry.Listen)
 		}
-	} else if as.entry != nil && !as.entry.Listen.IsZero() {
+	}
+	var sock *supervise.Socket
+	shimExe := ""
+	if listen {
 		// Where toil.yaml says it listens, one socket all its workers
-		// share, as under toil dev.
-		sock, err = supervise.Bind(as.layout, as.entry)
-		if err != nil {
+		// share, as under toil dev; they start through the shim.
+		if shimExe, err = os.Executable(); err != nil {
+			return fmt.Errorf("find toil's executable for the worker shim: %w", err)
+		}
+		if sock, err = supervise.Bind(as.layout, as.entry); err != nil {
 			return &cmdutil.ExitError{Code: cmdutil.ExitFailure, Err: fmt.Errorf("%s: %w", name, err)}
 		}
 		defer sock.Close()
 		logf("%s listens on %s (toil.yaml)", name, sock.Addr)
-	}
-	shimExe := ""
-	if sock != nil {
-		if shimExe, err = os.Executable(); err != nil {
-			return fmt.Errorf("find toil's executable for the worker shim: %w", err)
-		}
 	}
 	env := os.Environ()
 	if _, set := os.LookupEnv("TOIL_LOG_FORMAT"); !set && opts.Procs > 1 && opts.IO.IsStderrTTY() {
