@@ -32,7 +32,7 @@ type WebConfig struct {
 	Poll           time.Duration `default:"100ms" help:"how often to check tempest:pushed for a newly pushed cycle"`
 	LoadTimeout    time.Duration `default:"2s" help:"how long one check of tempest:pushed, or one load of a cycle's slates, may take"`
 	PublishTimeout time.Duration `default:"2s" help:"how long publishing an impression or click may take before the request is answered 503"`
-	Snapshot       string        `help:"a file web keeps the last cycle it loaded in, to serve from when it starts while Redis is down or empty (empty: none)"`
+	Snapshot       string        `help:"a file worker 1 keeps the last cycle it loaded in, for any worker to serve from when it starts while Redis is down or empty (empty: none)"`
 }
 
 // Validate checks the config; toil calls it on every load.
@@ -254,7 +254,8 @@ func (s *Web) poll(ctx context.Context, st *webPollState) {
 	s.snap.Store(snap)
 	s.loads.WithLabelValues("loaded").Inc()
 	s.Log.Info("serving a new cycle", "cycle", snap.cycle, "placements", len(snap.slates))
-	if path := s.Config().Snapshot; path != "" {
+	// Every worker loads the same cycle; one writing it is enough.
+	if path := s.Config().Snapshot; path != "" && s.Worker() == 1 {
 		if err := webSave(path, snap); err != nil {
 			s.logProblem(st, "save the cycle for a restart while Redis is down", err)
 		}
